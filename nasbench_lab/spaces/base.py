@@ -1,0 +1,118 @@
+"""The contract every search space fulfils.
+
+A search space is a *description* of a set of architectures plus the operations that strategies need
+on them. The architecture itself is a small immutable, hashable value (one type per space) that is
+the single currency between search, training, storage and drawing: strategies only ever hold these
+values, the store writes them as strings (``to_str``), and ``build`` turns one into a network.
+
+Strategies never look inside an architecture: they use ``sample``/``mutate``/``crossover``/
+``neighbours`` (multi-trial), ``decisions``/``from_decisions`` (RL controllers), or ``supernet``
+(one-shot methods). That is what lets every strategy run on every space.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, Hashable, Iterator, Sequence
+
+import torch.nn as nn
+
+
+class SpaceError(ValueError):
+    """Bad input for a space (unknown op, malformed string, ...). A ValueError, so callers can catch it."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One categorical choice an RL controller makes: a name (for plots) and its options."""
+
+    name: str
+    """Human-readable label, e.g. ``edge 1->2 op`` or ``layer 3 kernel``."""
+    choices: tuple
+    """The options, in a fixed order; the controller emits an index into this tuple."""
+
+
+class SearchSpace:
+    """Base class. Subclasses set ``name`` and implement the abstract methods.
+
+    ``rng`` arguments are always a ``random.Random`` owned by the caller (house rule 5: no global state).
+    """
+
+    name: str = "base"
+    #: True when ``enumerate()`` lists every architecture (small, finite spaces).
+    finite: bool = False
+
+    # ------------------------------------------------------------------ values and strings
+    def sample(self, rng: random.Random) -> Hashable:
+        raise NotImplementedError
+
+    def to_str(self, arch) -> str:
+        raise NotImplementedError
+
+    def from_str(self, s: str):
+        """Parse a string; raises SpaceError naming the problem for malformed input."""
+        raise NotImplementedError
+
+    def canonical(self, arch):
+        """Isomorphism-free representative; the identity where a space has no symmetries."""
+        return arch
+
+    def enumerate(self) -> Iterator:
+        raise SpaceError(f"space {self.name!r} is too large to enumerate")
+
+    def size(self) -> int | None:
+        """Number of architectures (None when astronomically large / not computed)."""
+        return None
+
+    # ------------------------------------------------------------------ variation operators
+    def mutate(self, arch, rng: random.Random):
+        """A different architecture one elementary change away."""
+        raise NotImplementedError
+
+    def crossover(self, a, b, rng: random.Random):
+        raise NotImplementedError
+
+    def neighbours(self, arch) -> list:
+        """Every architecture one elementary change away (for local search)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ RL controller view
+    def decisions(self) -> list[Decision]:
+        raise NotImplementedError
+
+    def to_decisions(self, arch) -> list[int]:
+        raise NotImplementedError
+
+    def from_decisions(self, indices: Sequence[int]):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ drawing and networks
+    def to_graph(self, arch):
+        """A networkx DiGraph: nodes with a ``label``, edges with an ``op`` attribute."""
+        raise NotImplementedError
+
+    def build(self, arch, in_channels: int = 3, num_classes: int = 10, **skeleton) -> nn.Module:
+        raise NotImplementedError
+
+    def supernet(self, in_channels: int = 3, num_classes: int = 10, **skeleton) -> nn.Module:
+        raise SpaceError(f"space {self.name!r} has no supernet")
+
+    def references(self) -> list[str]:
+        """Names accepted by ``reference``."""
+        return []
+
+    def reference(self, name: str):
+        """A published or human-designed architecture expressed in this space."""
+        known = self.references()
+        raise SpaceError(f"space {self.name!r} has no reference {name!r}; known: {', '.join(known) or 'none'}")
+
+    def describe(self) -> dict[str, Any]:
+        """A short JSON-able summary (shown by ``nasbench-lab info`` and the widgets)."""
+        return {"name": self.name, "size": self.size(), "references": self.references()}
+
+    # Helper for subclasses: the rng argument must be a Random, not a seed, so the caller owns state.
+    @staticmethod
+    def _check_rng(rng) -> random.Random:
+        if not isinstance(rng, random.Random):
+            raise TypeError("pass a random.Random instance (the caller owns the random state)")
+        return rng

@@ -1,0 +1,305 @@
+"""The NAS-Bench-201 cell space (Dong & Yang, "NAS-Bench-201: Extending the Scope of Reproducible
+Neural Architecture Search", ICLR 2020).
+
+A cell is a DAG on 4 nodes; each of the 6 edges i->j (i < j) carries one of 5 ops, and a node is the
+sum of its incoming edges. 5**6 = 15,625 cells. The published string lists the edges node by node:
+
+    |op~0|+|op~0|op~1|+|op~0|op~1|op~2|        (edges 0->1 | 0->2, 1->2 | 0->3, 1->3, 2->3)
+
+The network ("skeleton") is fixed: a 3x3 conv stem, three stages of N cells at C, 2C, 4C channels,
+a ResNet basic block with stride 2 between stages, then BN-ReLU, global pooling and a linear head.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import Decision, SearchSpace, SpaceError
+from .ops import ReLUConvBN
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+EDGE_NAMES = tuple(f"{i}->{j}" for i, j in EDGES)
+
+
+@dataclass(frozen=True)
+class NB201Arch:
+    """One NB201 cell: the op on each edge, in the published edge order. Immutable and hashable."""
+
+    ops: tuple
+
+    def __str__(self) -> str:
+        o = self.ops
+        return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+    def edge(self, i: int, j: int) -> str:
+        return self.ops[EDGES.index((i, j))]
+
+
+def _node_expressions(ops) -> list[str]:
+    """Symbolic node expressions used by the reference API to remove isomorphic cells.
+
+    A term is '#' (zero) when the edge is `none` or its input is exactly '#'; the input itself when
+    the edge is `skip_connect`; '(input)@op' otherwise. Terms are sorted and joined with '+'.
+    Why this exact rule: it is what the published 6,466 count comes from. Note that zero markers stay
+    in a sum, so a node fed only by zeros reads '#+#' and is *not* treated as zero downstream; a rule
+    that removed zeros properly would give 5,390 classes, one that ignored them 12,751.
+    """
+    nodes = ["x"]
+    for j in (1, 2, 3):
+        terms = []
+        for i in range(j):
+            op = ops[EDGES.index((i, j))]
+            if op == "none" or nodes[i] == "#":
+                terms.append("#")
+            elif op == "skip_connect":
+                terms.append(nodes[i])
+            else:
+                terms.append(f"({nodes[i]})@{op}")
+        nodes.append("+".join(sorted(terms)))
+    return nodes
+
+
+class NB201Space(SearchSpace):
+    name = "nb201"
+    finite = True
+
+    def __init__(self):
+        self._canon: dict[str, NB201Arch] | None = None  # expression -> representative (lazy)
+
+    # ------------------------------------------------------------------ values and strings
+    def sample(self, rng: random.Random) -> NB201Arch:
+        rng = self._check_rng(rng)
+        return NB201Arch(tuple(rng.choice(OPS) for _ in EDGES))
+
+    def to_str(self, arch: NB201Arch) -> str:
+        return str(arch)
+
+    def from_str(self, s: str) -> NB201Arch:
+        if isinstance(s, NB201Arch):
+            return s
+        if not isinstance(s, str):
+            raise SpaceError(f"nb201 architecture must be a string, got {type(s).__name__}")
+        text = s.strip()
+        nodes = text.split("+")
+        if len(nodes) != 3:
+            raise SpaceError(f"malformed nb201 string {s!r}: expected 3 node groups separated by '+'")
+        ops = []
+        for j, group in enumerate(nodes, start=1):
+            if not (group.startswith("|") and group.endswith("|")):
+                raise SpaceError(f"malformed nb201 string {s!r}: node {j} group must be wrapped in '|'")
+            items = group[1:-1].split("|")
+            if len(items) != j:
+                raise SpaceError(f"malformed nb201 string {s!r}: node {j} needs {j} inputs, got {len(items)}")
+            for i, item in enumerate(items):
+                op, sep, src = item.partition("~")
+                if not sep or src != str(i):
+                    raise SpaceError(f"malformed nb201 string {s!r}: expected 'op~{i}' in node {j}, got {item!r}")
+                if op not in OPS:
+                    raise SpaceError(f"unknown nb201 op {op!r} in {s!r}; ops are: {', '.join(OPS)}")
+                ops.append(op)
+        # the string lists edges node by node, which is exactly the EDGES order
+        return NB201Arch(tuple(ops))
+
+    def enumerate(self):
+        for ops in itertools.product(OPS, repeat=len(EDGES)):
+            yield NB201Arch(ops)
+
+    def size(self) -> int:
+        return len(OPS) ** len(EDGES)
+
+    def expression(self, arch: NB201Arch) -> str:
+        """The output node's symbolic expression: equal expressions = isomorphic cells."""
+        return _node_expressions(arch.ops)[3]
+
+    def canonical(self, arch: NB201Arch) -> NB201Arch:
+        """The representative of the isomorphism class: its first member in ``enumerate()`` order."""
+        if self._canon is None:
+            canon: dict[str, NB201Arch] = {}
+            for a in self.enumerate():
+                canon.setdefault(self.expression(a), a)
+            self._canon = canon
+        return self._canon[self.expression(arch)]
+
+    def unique(self) -> list[NB201Arch]:
+        """The 6,466 canonical cells, in enumeration order."""
+        self.canonical(NB201Arch(OPS[:1] * 6))
+        return list(self._canon.values())
+
+    # ------------------------------------------------------------------ variation operators
+    def mutate(self, arch: NB201Arch, rng: random.Random) -> NB201Arch:
+        rng = self._check_rng(rng)
+        k = rng.randrange(len(EDGES))
+        new = rng.choice([o for o in OPS if o != arch.ops[k]])
+        return NB201Arch(arch.ops[:k] + (new,) + arch.ops[k + 1:])
+
+    def crossover(self, a: NB201Arch, b: NB201Arch, rng: random.Random) -> NB201Arch:
+        rng = self._check_rng(rng)
+        return NB201Arch(tuple(x if rng.random() < 0.5 else y for x, y in zip(a.ops, b.ops)))
+
+    def neighbours(self, arch: NB201Arch) -> list[NB201Arch]:
+        return [NB201Arch(arch.ops[:k] + (o,) + arch.ops[k + 1:])
+                for k in range(len(EDGES)) for o in OPS if o != arch.ops[k]]
+
+    # ------------------------------------------------------------------ RL controller view
+    def decisions(self) -> list[Decision]:
+        return [Decision(f"edge {n} op", OPS) for n in EDGE_NAMES]
+
+    def to_decisions(self, arch: NB201Arch) -> list[int]:
+        return [OPS.index(o) for o in arch.ops]
+
+    def from_decisions(self, indices) -> NB201Arch:
+        if len(indices) != len(EDGES):
+            raise SpaceError(f"nb201 needs {len(EDGES)} decisions, got {len(indices)}")
+        return NB201Arch(tuple(OPS[int(i)] for i in indices))
+
+    # ------------------------------------------------------------------ drawing and networks
+    def to_graph(self, arch: NB201Arch):
+        import networkx as nx
+        g = nx.DiGraph(space=self.name, arch=str(arch))
+        for n in range(4):
+            g.add_node(n, label={0: "in", 3: "out"}.get(n, str(n)))
+        for (i, j), op in zip(EDGES, arch.ops):
+            g.add_edge(i, j, op=op)
+        return g
+
+    def build(self, arch, in_channels: int = 3, num_classes: int = 10, C: int = 16, N: int = 5,
+              **unused) -> nn.Module:
+        if unused:
+            raise SpaceError(f"unknown nb201 skeleton option(s): {', '.join(unused)}; known: C, N")
+        arch = self.from_str(arch) if isinstance(arch, str) else arch
+        return NB201Network(arch, C=C, N=N, in_channels=in_channels, num_classes=num_classes)
+
+    def supernet(self, in_channels: int = 3, num_classes: int = 10, C: int = 16, N: int = 5,
+                 **unused) -> nn.Module:
+        if unused:
+            raise SpaceError(f"unknown nb201 skeleton option(s): {', '.join(unused)}; known: C, N")
+        from .nb201_supernet import NB201Supernet
+        return NB201Supernet(C=C, N=N, in_channels=in_channels, num_classes=num_classes)
+
+    _REFERENCES = {
+        # The ResNet-like cell of the NB201 paper (two 3x3 convs in sequence plus an identity shortcut).
+        "resnet": "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|",
+        # The best CIFAR-10 cell of NB201 (94.37 % test accuracy, 200 epochs).
+        "best_cifar10": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+        # The cell DARTS and ENAS collapse to on NB201 (54.30 % in the paper).
+        "all_skip": "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|",
+        "all_conv3x3": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+        "empty": "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+    }
+
+    def references(self) -> list[str]:
+        return list(self._REFERENCES)
+
+    def reference(self, name: str) -> NB201Arch:
+        if name not in self._REFERENCES:
+            return super().reference(name)
+        return self.from_str(self._REFERENCES[name])
+
+    def describe(self) -> dict:
+        return {**super().describe(), "unique": 6466, "ops": list(OPS), "edges": list(EDGE_NAMES)}
+
+
+# ---------------------------------------------------------------------- the network
+def nb201_op(op: str, C: int) -> nn.Module | None:
+    """One NB201 edge op at C channels, as in the reference (BN affine, ReLU-Conv-BN order)."""
+    if op == "none":
+        return None
+    if op == "skip_connect":
+        return nn.Identity()
+    if op == "nor_conv_1x1":
+        return ReLUConvBN(C, C, 1, 1, 0)
+    if op == "nor_conv_3x3":
+        return ReLUConvBN(C, C, 3, 1, 1)
+    if op == "avg_pool_3x3":
+        return nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+    raise SpaceError(f"unknown nb201 op {op!r}")
+
+
+class NB201Cell(nn.Module):
+    """One cell. Parameters exactly as the reference (one module per non-`none` edge).
+
+    Two exact shortcuts make it faster than the reference without changing its output:
+    dead nodes (whose value can never reach the output) are not computed, and a ReLU shared by
+    several conv edges leaving the same node is computed once (the reference applies it per edge).
+    """
+
+    def __init__(self, arch: NB201Arch, C: int):
+        super().__init__()
+        self.arch = arch
+        self.edges = nn.ModuleDict()
+        for (i, j), op in zip(EDGES, arch.ops):
+            m = nb201_op(op, C)
+            if m is not None:
+                self.edges[f"{i}{j}"] = m
+        # live[j]: node j can reach the output through non-`none` edges (node 3 is always live)
+        live = {3: True}
+        for j in (2, 1, 0):
+            live[j] = any(f"{j}{k}" in self.edges and live[k] for k in range(j + 1, 4))
+        self._live = live
+        # which nodes feed a ReLU-Conv-BN edge: their ReLU is computed once and shared
+        self._relu_src = {i for (i, j), op in zip(EDGES, arch.ops) if op.startswith("nor_conv")}
+
+    def forward(self, x):
+        nodes = [x]
+        relu = {}
+        for j in (1, 2, 3):
+            if not self._live[j]:
+                nodes.append(None)
+                continue
+            acc = None
+            for i in range(j):
+                key = f"{i}{j}"
+                if key not in self.edges or nodes[i] is None:
+                    continue
+                m = self.edges[key]
+                if isinstance(m, ReLUConvBN):
+                    if i not in relu:
+                        relu[i] = F.relu(nodes[i])
+                    y = m.bn(m.conv(relu[i]))          # same as m(nodes[i]), ReLU shared
+                else:
+                    y = m(nodes[i])
+                acc = y if acc is None else acc + y
+            # a node with no live input is exactly zero (the reference adds zeros_like)
+            nodes.append(acc if acc is not None else torch.zeros_like(x))
+        return nodes[3]
+
+
+class ResNetBasicBlock(nn.Module):
+    """The stride-2 block between stages: two ReLU-Conv-BN, shortcut AvgPool2 + 1x1 conv."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
+        self.downsample = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(c_in, c_out, 1, bias=False))
+
+    def forward(self, x):
+        return self.conv_b(self.conv_a(x)) + self.downsample(x)
+
+
+class NB201Network(nn.Module):
+    """The NB201 skeleton around one cell (the `TinyNetwork` of the reference code)."""
+
+    def __init__(self, arch: NB201Arch, C: int = 16, N: int = 5, in_channels: int = 3, num_classes: int = 10):
+        super().__init__()
+        self.arch = arch
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, 1, 1, bias=False), nn.BatchNorm2d(C))
+        layers, c = [], C
+        for stage in range(3):
+            if stage:
+                layers.append(ResNetBasicBlock(c, 2 * c))
+                c *= 2
+            layers += [NB201Cell(arch, c) for _ in range(N)]
+        self.cells = nn.Sequential(*layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU())
+        self.classifier = nn.Linear(c, num_classes)
+
+    def forward(self, x):
+        x = self.lastact(self.cells(self.stem(x)))
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
