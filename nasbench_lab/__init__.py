@@ -2,8 +2,13 @@
 
 The core library has no UI imports; ``nasbench_lab.widgets`` and ``nasbench_lab.viz`` add the UI.
 """
+from .estimators import get_estimator, list_estimators
+from .events import Event, EventBus, EventLog, StopFlag
+from .search import SearchResult, search
 from .spaces import get_space, list_spaces
+from .strategies import list_strategies
 
 __version__ = "0.1.0"
 
-__all__ = ["get_space", "list_spaces", "__version__"]
+__all__ = ["Event", "EventBus", "EventLog", "SearchResult", "StopFlag", "get_estimator", "get_space", "list_estimators",
+           "list_spaces", "list_strategies", "search", "__version__"]

@@ -52,6 +52,137 @@ def _nor1(ci, co, s, affine):
 
 
 # ---------------------------------------------------------------------------------------------------
+# The DARTS primitives (Liu et al., "DARTS: Differentiable Architecture Search", ICLR 2019), with the
+# module structure (and so the parameter count) of the reference implementation quark0/darts:
+# none, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3/5x5, dil_conv_3x3/5x5, plus the two
+# extra ops of the published NASNet/AmoebaNet cells (sep_conv_7x7, conv_7x1_1x7) so those can be built.
+# DARTS always uses C_in == C_out; the factories also accept C_in != C_out (NB201's convention).
+# ---------------------------------------------------------------------------------------------------
+import torch as _torch  # noqa: E402
+import torch.nn.functional as _F  # noqa: E402
+
+
+class Zero(nn.Module):
+    """The ``none`` op: an all-zero output, strided like the real ops so that the shapes agree."""
+
+    def __init__(self, c_out: int, stride: int = 1):
+        super().__init__()
+        self.c_out, self.stride = c_out, stride
+
+    def forward(self, x):
+        if self.stride > 1:
+            x = x[:, :, ::self.stride, ::self.stride]
+        return x.new_zeros(x.shape[0], self.c_out, x.shape[2], x.shape[3])
+
+
+class FactorizedReduce(nn.Module):
+    """Halve the resolution without losing half the pixels: ReLU, two stride-2 1x1 convs (the second
+    on the input shifted by one pixel), concatenated, then BN. Used for skip_connect at stride 2 and to
+    preprocess a cell's input that comes from before a reduction."""
+
+    def __init__(self, c_in: int, c_out: int, affine: bool = True):
+        super().__init__()
+        if c_out % 2:
+            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {c_out}")
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+
+    def forward(self, x):
+        x = self.relu(x)
+        shifted = x[:, :, 1:, 1:]
+        if x.shape[-1] % 2 or x.shape[-2] % 2:
+            # why: on an odd size the shifted branch would come out one pixel smaller (the reference
+            # then fails); padding at the far end is exact for even sizes (the pad is never sampled)
+            shifted = _F.pad(shifted, (0, 1, 0, 1))
+        return self.bn(_torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+
+
+class DilConv(nn.Sequential):
+    """ReLU -> depthwise kxk conv (dilated, strided) -> 1x1 pointwise conv -> BN."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int,
+                 affine: bool = True):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_in, kernel, stride, padding, dilation=dilation, groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine))
+
+
+class SepConv(nn.Sequential):
+    """DARTS' separable conv: the (ReLU, depthwise, pointwise, BN) unit applied twice, the first one
+    strided. Why twice: it follows NASNet's definition, which gives the op a depth of two."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, affine: bool = True):
+        super().__init__(DilConv(c_in, c_in, kernel, stride, padding, 1, affine),
+                         DilConv(c_in, c_out, kernel, 1, padding, 1, affine))
+
+
+def _darts_pool(kind: str, ci: int, co: int, s: int, affine: bool) -> nn.Module:
+    # why count_include_pad=False: the reference's choice; border averages are not pulled towards 0
+    pool = nn.MaxPool2d(3, s, 1) if kind == "max" else nn.AvgPool2d(3, s, 1, count_include_pad=False)
+    if ci == co:
+        return pool
+    return nn.Sequential(ReLUConvBN(ci, co, 1, 1, 0, affine=affine), pool)  # NB201's channel adapter
+
+
+@register("none")
+def _none(ci, co, s, affine):
+    return Zero(co, s)
+
+
+@register("max_pool_3x3")
+def _maxp3(ci, co, s, affine):
+    return _darts_pool("max", ci, co, s, affine)
+
+
+@register("avg_pool_3x3")
+def _avgp3(ci, co, s, affine):
+    return _darts_pool("avg", ci, co, s, affine)
+
+
+@register("skip_connect")
+def _skip(ci, co, s, affine):
+    return nn.Identity() if s == 1 and ci == co else FactorizedReduce(ci, co, affine)
+
+
+@register("sep_conv_3x3")
+def _sep3(ci, co, s, affine):
+    return SepConv(ci, co, 3, s, 1, affine)
+
+
+@register("sep_conv_5x5")
+def _sep5(ci, co, s, affine):
+    return SepConv(ci, co, 5, s, 2, affine)
+
+
+@register("sep_conv_7x7")
+def _sep7(ci, co, s, affine):
+    return SepConv(ci, co, 7, s, 3, affine)
+
+
+@register("dil_conv_3x3")
+def _dil3(ci, co, s, affine):
+    return DilConv(ci, co, 3, s, 2, 2, affine)   # 3x3 taps, dilation 2: a 5x5 receptive field
+
+
+@register("dil_conv_5x5")
+def _dil5(ci, co, s, affine):
+    return DilConv(ci, co, 5, s, 4, 2, affine)   # 5x5 taps, dilation 2: a 9x9 receptive field
+
+
+@register("conv_7x1_1x7")
+def _conv71(ci, co, s, affine):
+    # a 1x7 then a 7x1 conv (AmoebaNet's factorised 7x7), each strided along its own axis
+    return nn.Sequential(nn.ReLU(inplace=False),
+                         nn.Conv2d(ci, ci, (1, 7), stride=(1, s), padding=(0, 3), bias=False),
+                         nn.Conv2d(ci, co, (7, 1), stride=(s, 1), padding=(3, 0), bias=False),
+                         nn.BatchNorm2d(co, affine=affine))
+
+
+# ---------------------------------------------------------------------------------------------------
 # General primitives for the macro spaces (chain: Zoph & Le 2017 / ENAS-macro, Pham et al. 2018;
 # mobile: MobileNet-V2, Sandler et al. 2018 / ProxylessNAS, Cai et al. 2019) and the attention-style
 # primitives a space can opt into (squeeze-excitation, Hu et al. 2018; spatial self-attention).

@@ -1,0 +1,34 @@
+"""Registry of search strategies: ``get_strategy(name)`` and ``list_strategies()``.
+
+One strategy per file (house rule 1). The registry maps a name to ``module:Class`` and imports lazily,
+so a strategy with optional dependencies costs nothing until used. Tests are parametrised over it.
+"""
+from __future__ import annotations
+
+import importlib
+
+from .base import (MultiTrialStrategy, OneShotStrategy, RunContext, Strategy, StrategyError, default_objective,
+                   run_strategy)
+
+_REGISTRY = {
+    "random": "random:RandomSearch",
+}
+
+
+def list_strategies() -> list[str]:
+    return list(_REGISTRY)
+
+
+def strategy_class(name: str) -> type:
+    if name not in _REGISTRY:
+        raise StrategyError(f"unknown strategy {name!r}; choose one of: {', '.join(_REGISTRY)}")
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+
+def get_strategy(name: str, space, rng, emit, **options) -> Strategy:
+    return strategy_class(name)(space, rng, emit, **options)
+
+
+__all__ = ["MultiTrialStrategy", "OneShotStrategy", "RunContext", "Strategy", "StrategyError", "default_objective",
+           "get_strategy", "list_strategies", "run_strategy", "strategy_class"]

@@ -1,0 +1,156 @@
+"""What a search strategy is, and the driver that runs one.
+
+Two families, one contract for the outside world (events in, a ``SearchResult`` out):
+
+* ``MultiTrialStrategy``: ask/tell. The driver asks for a candidate, has the estimator score it, and
+  tells the strategy the result. Because the strategy never calls the estimator itself, every
+  multi-trial strategy works with every estimator (real training, low fidelity, a lookup table,
+  inherited supernet weights) and the driver alone handles the store, resume and stop.
+* ``OneShotStrategy``: owns its loop (it trains a supernet), emits events as it goes, and returns its
+  final candidates; the driver then scores those with the chosen estimator, so a one-shot result is
+  always reported the same way as a multi-trial one (and, with ``train``, re-trained from scratch).
+
+Strategies hold their own state (population, controller, alphas); the caller owns the random state
+(``rng``) and the stop flag. They emit events and never print.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..estimators import Estimator, Evaluation
+from ..spaces import SearchSpace
+
+
+class StrategyError(ValueError):
+    """Unknown strategy, or a strategy that cannot work with the given space/options."""
+
+
+def default_objective(ev: Evaluation) -> float:
+    """What strategies maximise unless told otherwise: validation accuracy."""
+    return ev.val_acc
+
+
+@dataclass
+class RunContext:
+    """Everything a running strategy may use. Built by ``nasbench_lab.search``; owned by the caller."""
+
+    space: SearchSpace
+    estimator: Estimator
+    budget: int
+    """Multi-trial: number of evaluations. One-shot: supernet training epochs."""
+    seed: int
+    emit: Callable
+    """emit(kind, **payload): the run's EventBus."""
+    stop: object
+    """Anything with ``is_set()``; checked between steps."""
+    rng: random.Random
+    objective: Callable[[Evaluation], float] = default_objective
+    replay: list = field(default_factory=list)
+    """Evaluations already in the store (resume): re-told to the strategy instead of re-evaluated."""
+    device: object = None
+    """torch.device for one-shot strategies (None: the estimator's device or auto)."""
+    data: object = None
+    """Splits for one-shot strategies (loaded by the driver when a strategy asks for it)."""
+
+
+class Strategy:
+    name = "base"
+    family = "multi-trial"
+    #: Short description for menus (the widgets, ``nasbench-lab info``).
+    summary = ""
+
+    def __init__(self, space: SearchSpace, rng: random.Random, emit: Callable, **options):
+        self.space, self.rng, self.emit = space, rng, emit
+        if options:
+            raise StrategyError(f"unknown option(s) for strategy {self.name!r}: {', '.join(options)}")
+
+
+class MultiTrialStrategy(Strategy):
+    def ask(self):
+        """The next architecture to evaluate."""
+        raise NotImplementedError
+
+    def tell(self, arch, evaluation: Evaluation, objective: float) -> None:
+        """The result of evaluating ``arch`` (objective is what to maximise)."""
+
+
+class OneShotStrategy(Strategy):
+    family = "one-shot"
+
+    def run(self, ctx: RunContext) -> list:
+        """Train and search; return the final candidate architectures (best first)."""
+        raise NotImplementedError
+
+
+@dataclass
+class Tracker:
+    """Best-so-far bookkeeping shared by the driver and the event payloads."""
+
+    evaluations: list = field(default_factory=list)
+    objectives: list = field(default_factory=list)
+    best_index: int = -1
+    seconds: float = 0.0
+
+    def add(self, ev: Evaluation, objective: float) -> None:
+        self.evaluations.append(ev)
+        self.objectives.append(objective)
+        if self.best_index < 0 or objective > self.objectives[self.best_index]:
+            self.best_index = len(self.evaluations) - 1
+
+    @property
+    def best(self) -> Evaluation | None:
+        return self.evaluations[self.best_index] if self.best_index >= 0 else None
+
+
+def emit_evaluation(ctx: RunContext, tracker: Tracker, ev: Evaluation, objective: float, replayed=False):
+    tracker.add(ev, objective)
+    best = tracker.best
+    ctx.emit("evaluation", index=len(tracker.evaluations) - 1, arch=ev.arch, val_acc=ev.val_acc,
+             test_acc=ev.test_acc, cost=ev.cost, metrics=ev.metrics, objective=objective,
+             best_arch=best.arch, best_val_acc=best.val_acc, replayed=replayed)
+
+
+def evaluate_one(ctx: RunContext, arch, index: int) -> tuple[Evaluation, bool]:
+    """Score ``arch``; reuse the stored evaluation when resuming (same position, same architecture)."""
+    arch_str = ctx.space.to_str(arch)
+    if index < len(ctx.replay) and ctx.replay[index].arch == arch_str:
+        return ctx.replay[index], True
+    return ctx.estimator.evaluate(ctx.space, arch, seed=ctx.seed, stop=ctx.stop), False
+
+
+def run_multi_trial(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
+    """The sequential ask/tell loop (executors.py adds parallel ones with the same contract)."""
+    tracker = Tracker()
+    for i in range(ctx.budget):
+        if ctx.stop.is_set():
+            break
+        arch = strategy.ask()
+        ev, replayed = evaluate_one(ctx, arch, i)
+        if ctx.stop.is_set() and not replayed:
+            break                                  # a stopped training is not a finished evaluation
+        obj = ctx.objective(ev)
+        strategy.tell(arch, ev, obj)
+        emit_evaluation(ctx, tracker, ev, obj, replayed)
+    return tracker
+
+
+def run_one_shot(strategy: OneShotStrategy, ctx: RunContext) -> Tracker:
+    """Run the one-shot search, then score its final candidates with the chosen estimator."""
+    candidates = strategy.run(ctx)
+    tracker = Tracker()
+    for i, arch in enumerate(candidates):
+        if ctx.stop.is_set():
+            break
+        ev, replayed = evaluate_one(ctx, arch, i)
+        emit_evaluation(ctx, tracker, ev, ctx.objective(ev), replayed)
+    return tracker
+
+
+def run_strategy(strategy: Strategy, ctx: RunContext) -> Tracker:
+    t0 = time.perf_counter()
+    tracker = (run_one_shot if isinstance(strategy, OneShotStrategy) else run_multi_trial)(strategy, ctx)
+    tracker.seconds = time.perf_counter() - t0
+    return tracker
