@@ -1,0 +1,519 @@
+"""The DARTS cell space (Liu, Simonyan & Yang, "DARTS: Differentiable Architecture Search", ICLR 2019;
+reference code quark0/darts). The same space as NASNet's, cut down to 4 nodes and 8 primitives.
+
+A network stacks two kinds of cells: *normal* cells keep the resolution, *reduction* cells (at 1/3 and
+2/3 of the depth) halve it. A cell reads the outputs of the two previous cells (inputs 0 and 1) and
+has 4 intermediate nodes (2..5); node j picks two (op, input) pairs with inputs among 0..j-1 and sums
+them; the cell outputs the concatenation of nodes 2..5. An architecture is a ``Genotype`` printed in
+the published form (lists, as in quark0/darts' genotypes.py):
+
+    Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ...], normal_concat=[2, 3, 4, 5],
+             reduce=[...], reduce_concat=[2, 3, 4, 5])
+
+Entries 2k and 2k+1 belong to node k+2. Derived genotypes never contain ``none`` (the supernet-only
+"no edge" op), so 7 ops can be chosen. Counting the two inputs of a node as an unordered pair of
+different nodes: (C(2,2) C(3,2) C(4,2) C(5,2) * 7**8)**2 = 1.08e18 architectures (the "10^18" usually
+quoted for this space). The evaluation network (``build``) is the reference ``NetworkCIFAR``; the
+search network (``supernet``) lives in ``darts_supernet.py``.
+"""
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import Decision, SearchSpace, SpaceError
+from .ops import ReLUConvBN, FactorizedReduce, make_op
+
+PRIMITIVES = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
+              "dil_conv_3x3", "dil_conv_5x5")
+OPS = PRIMITIVES[1:]                                   # what a derived genotype may use
+EXTRA_OPS = ("sep_conv_7x7", "conv_7x1_1x7")           # only in the published NASNet/AmoebaNet cells
+STEPS = 4
+CELLS = ("normal", "reduce")
+CONCAT = tuple(range(2, 2 + STEPS))
+
+
+@dataclass(frozen=True, repr=False)
+class Genotype:
+    """One DARTS architecture: the (op, input) pairs of both cells and the nodes each concatenates.
+
+    Immutable and hashable; lists and ranges given to the constructor are stored as tuples.
+    """
+
+    normal: tuple
+    """Normal cell: ((op, input), ...), two entries per intermediate node, node by node."""
+    normal_concat: tuple
+    """Node indices whose outputs the normal cell concatenates (2, 3, 4, 5 in the DARTS space)."""
+    reduce: tuple
+    """Reduction cell, same layout as ``normal``; ops reading input 0 or 1 have stride 2."""
+    reduce_concat: tuple
+    """Node indices concatenated by the reduction cell."""
+
+    def __post_init__(self):
+        for cell in CELLS:
+            object.__setattr__(self, cell, tuple((str(op), int(i)) for op, i in getattr(self, cell)))
+            object.__setattr__(self, f"{cell}_concat", tuple(int(i) for i in getattr(self, f"{cell}_concat")))
+
+    def __str__(self) -> str:
+        return (f"Genotype(normal={list(self.normal)!r}, normal_concat={list(self.normal_concat)!r}, "
+                f"reduce={list(self.reduce)!r}, reduce_concat={list(self.reduce_concat)!r})")
+
+    __repr__ = __str__
+
+    def cell(self, name: str) -> tuple:
+        return getattr(self, name)
+
+    def concat(self, name: str) -> tuple:
+        return getattr(self, f"{name}_concat")
+
+
+# ---------------------------------------------------------------------- parsing (no eval)
+_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_]\w*)|(?P<int>-?\d+)|(?P<str>'[^'\\]*'|\"[^\"\\]*\")"
+                    r"|(?P<punct>[()\[\],=]))")
+_FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
+
+
+class _Parser:
+    """Recursive descent over  Genotype(field=value, ...)  (keywords or positional), where a value is
+    [..] | (..) | int | 'str' | range(a, b). Produces tuples; never evaluates the text."""
+
+    def __init__(self, text: str):
+        self.text, self.toks, self.i, pos, end = text, [], 0, 0, len(text.rstrip())
+        while pos < end:
+            m = _TOKEN.match(text, pos)
+            if not m:
+                bad = text[pos:].strip()[:1]
+                raise SpaceError(f"malformed genotype: unexpected character {bad!r} at {pos}")
+            kind, val = m.lastgroup, m.group(m.lastgroup)
+            val = int(val) if kind == "int" else val[1:-1] if kind == "str" else val
+            self.toks.append((kind, val, m.start(kind)))
+            pos = m.end()
+
+    def fail(self, what: str):
+        pos = self.toks[self.i][2] if self.i < len(self.toks) else len(self.text)
+        raise SpaceError(f"malformed genotype: {what} at position {pos} of {self.text.strip()[:80]!r}...")
+
+    def peek(self, ahead: int = 0):
+        j = self.i + ahead
+        return self.toks[j][:2] if j < len(self.toks) else (None, None)
+
+    def take(self, expected=None):
+        kind, val = self.peek()
+        if kind is None or (expected is not None and (kind not in ("punct", "name") or val != expected)):
+            self.fail(f"expected {expected or 'a value'!r}, got {'the end' if kind is None else repr(val)}")
+        self.i += 1
+        return kind, val
+
+    def items(self, close: str) -> list:
+        out = []
+        while self.peek() != ("punct", close):
+            out.append(self.value())
+            if self.peek() != ("punct", close):
+                self.take(",")
+        self.take(close)
+        return out
+
+    def value(self):
+        kind, val = self.take()
+        if kind in ("int", "str"):
+            return val
+        if kind == "punct" and val in "[(":
+            return tuple(self.items("]" if val == "[" else ")"))
+        if (kind, val) == ("name", "range"):
+            self.take("(")
+            args = self.items(")")
+            if not 1 <= len(args) <= 2 or not all(isinstance(a, int) for a in args):
+                self.fail("range() takes one or two integers")
+            return tuple(range(*args))
+        self.fail(f"unexpected {val!r}")
+
+    def genotype(self) -> dict:
+        self.take("Genotype")
+        self.take("(")
+        fields = {}
+        while self.peek() != ("punct", ")"):
+            if self.peek(1) == ("punct", "="):
+                key = self.take()[1]
+                self.take("=")
+            else:
+                key = _FIELDS[len(fields)] if len(fields) < len(_FIELDS) else "?"
+            if key not in _FIELDS:
+                self.fail(f"unknown Genotype field {key!r} (fields: {', '.join(_FIELDS)})")
+            if key in fields:
+                self.fail(f"field {key!r} given twice")
+            fields[key] = self.value()
+            if self.peek() != ("punct", ")"):
+                self.take(",")
+        self.take(")")
+        if self.i != len(self.toks):
+            self.fail("trailing text after Genotype(...)")
+        missing = [n for n in _FIELDS if n not in fields]
+        if missing:
+            raise SpaceError(f"malformed genotype: missing field(s) {', '.join(missing)}")
+        return fields
+
+
+def check_genotype(g: Genotype, strict: bool = True) -> Genotype:
+    """Raise SpaceError naming the first problem. ``strict``: the DARTS space itself (4 nodes, the 7
+    non-``none`` ops, concat 2..5); otherwise any published cell the builder can run (NASNet, ...)."""
+    if not isinstance(g, Genotype):
+        raise SpaceError(f"expected a DARTS Genotype, got {type(g).__name__}")
+    allowed = OPS if strict else PRIMITIVES + EXTRA_OPS
+    for cell in CELLS:
+        entries, concat = g.cell(cell), g.concat(cell)
+        if strict and len(entries) != 2 * STEPS:
+            raise SpaceError(f"{cell} cell needs {2 * STEPS} (op, input) entries (2 per node, {STEPS} "
+                             f"nodes), got {len(entries)}")
+        if not entries or len(entries) % 2:
+            raise SpaceError(f"{cell} cell needs two (op, input) entries per node, got {len(entries)}")
+        for e, (op, inp) in enumerate(entries):
+            node = e // 2 + 2
+            if op not in allowed:
+                hint = " ('none' only exists in the supernet)" if op == "none" else ""
+                raise SpaceError(f"unknown op {op!r} in the {cell} cell{hint}; ops: {', '.join(allowed)}")
+            if not 0 <= inp < node:
+                raise SpaceError(f"input {inp} of node {node} in the {cell} cell is out of range "
+                                 f"(node {node} may read 0..{node - 1})")
+        n_nodes = len(entries) // 2 + 2
+        if strict and concat != CONCAT:
+            raise SpaceError(f"{cell}_concat must be {list(CONCAT)} in the DARTS space, got {list(concat)}")
+        if not concat or len(set(concat)) != len(concat) or not all(0 <= c < n_nodes for c in concat):
+            raise SpaceError(f"{cell}_concat {list(concat)} must list distinct nodes among 0..{n_nodes - 1}")
+    return g
+
+
+def parse_genotype(text: str, strict: bool = True) -> Genotype:
+    if not isinstance(text, str):
+        raise SpaceError(f"a DARTS genotype must be a string, got {type(text).__name__}")
+    fields = _Parser(text).genotype()
+    try:
+        for cell in CELLS:
+            for entry in fields[cell]:
+                if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
+                        and isinstance(entry[1], int)):
+                    raise SpaceError(f"malformed genotype: {cell} entries must be ('op', input) pairs, "
+                                     f"got {entry!r}")
+            if not all(isinstance(c, int) for c in fields[f"{cell}_concat"]):
+                raise SpaceError(f"malformed genotype: {cell}_concat must list integers")
+        g = Genotype(**fields)
+    except TypeError as exc:
+        raise SpaceError(f"malformed genotype: {exc}") from None
+    return check_genotype(g, strict)
+
+
+_REFERENCES = {
+    # DARTS (first order) and DARTS (second order) CIFAR-10 cells, Liu et al. 2019; DARTS = DARTS_V2.
+    "DARTS_V1": "Genotype(normal=[('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 0), "
+                "('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
+                "('skip_connect', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
+                "('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 0), ('max_pool_3x3', 0), "
+                "('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3, 4, 5])",
+    "DARTS_V2": "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
+                "('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), "
+                "('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
+                "('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+                "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])",
+    # NASNet-A (Zoph et al. 2018) and AmoebaNet-A (Real et al. 2019) as written in quark0/darts: 5 nodes
+    # and 7x7 ops, i.e. *outside* the DARTS space (build() still runs them).
+    "NASNet": "Genotype(normal=[('sep_conv_5x5', 1), ('sep_conv_3x3', 0), ('sep_conv_5x5', 0), "
+              "('sep_conv_3x3', 0), ('avg_pool_3x3', 1), ('skip_connect', 0), ('avg_pool_3x3', 0), "
+              "('avg_pool_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 1)], normal_concat=[2, 3, 4, 5, 6], "
+              "reduce=[('sep_conv_5x5', 1), ('sep_conv_7x7', 0), ('max_pool_3x3', 1), ('sep_conv_7x7', 0), "
+              "('avg_pool_3x3', 1), ('sep_conv_5x5', 0), ('skip_connect', 3), ('avg_pool_3x3', 2), "
+              "('sep_conv_3x3', 2), ('max_pool_3x3', 1)], reduce_concat=[4, 5, 6])",
+    "AmoebaNet": "Genotype(normal=[('avg_pool_3x3', 0), ('max_pool_3x3', 1), ('sep_conv_3x3', 0), "
+                 "('sep_conv_5x5', 2), ('sep_conv_3x3', 0), ('avg_pool_3x3', 3), ('sep_conv_3x3', 1), "
+                 "('skip_connect', 1), ('skip_connect', 0), ('avg_pool_3x3', 1)], normal_concat=[4, 5, 6], "
+                 "reduce=[('avg_pool_3x3', 0), ('sep_conv_3x3', 1), ('max_pool_3x3', 0), ('sep_conv_7x7', 2), "
+                 "('sep_conv_7x7', 0), ('avg_pool_3x3', 1), ('max_pool_3x3', 0), ('max_pool_3x3', 1), "
+                 "('conv_7x1_1x7', 0), ('sep_conv_3x3', 5)], reduce_concat=[3, 4, 6])",
+    # ENAS (Pham et al. 2018) CIFAR-10 cell in this notation (as in NSGA-Net's micro_genotypes.py);
+    # 5 nodes, and node 2 reads input 1 twice.
+    "ENAS": "Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 1), ('sep_conv_5x5', 1), "
+            "('skip_connect', 0), ('avg_pool_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
+            "('avg_pool_3x3', 0), ('sep_conv_5x5', 1), ('avg_pool_3x3', 0)], normal_concat=[2, 3, 4, 5, 6], "
+            "reduce=[('sep_conv_5x5', 0), ('avg_pool_3x3', 1), ('sep_conv_3x3', 1), ('avg_pool_3x3', 1), "
+            "('avg_pool_3x3', 1), ('sep_conv_3x3', 1), ('sep_conv_5x5', 4), ('avg_pool_3x3', 1), "
+            "('sep_conv_3x3', 5), ('sep_conv_5x5', 0)], reduce_concat=[2, 3, 6])",
+}
+
+
+class DartsSpace(SearchSpace):
+    name = "darts"
+    finite = False
+
+    # ------------------------------------------------------------------ values and strings
+    def sample(self, rng: random.Random) -> Genotype:
+        rng = self._check_rng(rng)
+        cells = {}
+        for cell in CELLS:
+            entries = []
+            for k in range(STEPS):
+                for inp in rng.sample(range(k + 2), 2):      # two different inputs
+                    entries.append((rng.choice(OPS), inp))
+            cells[cell] = tuple(entries)
+        return Genotype(cells["normal"], CONCAT, cells["reduce"], CONCAT)
+
+    def to_str(self, arch: Genotype) -> str:
+        return str(arch)
+
+    def from_str(self, s, strict: bool = True) -> Genotype:
+        """Parse the published form; ``strict=False`` also accepts cells outside the space (NASNet...)."""
+        if isinstance(s, Genotype):
+            return check_genotype(s, strict)
+        return parse_genotype(s, strict)
+
+    def contains(self, arch: Genotype) -> bool:
+        try:
+            check_genotype(arch, strict=True)
+            return True
+        except SpaceError:
+            return False
+
+    def canonical(self, arch: Genotype) -> Genotype:
+        """The order of a node's two entries does not matter: sort them (by input, then op)."""
+        def sort(entries):
+            return tuple(e for k in range(0, len(entries), 2)
+                         for e in sorted(entries[k:k + 2], key=lambda t: (t[1], t[0])))
+        return Genotype(sort(arch.normal), arch.normal_concat, sort(arch.reduce), arch.reduce_concat)
+
+    def size(self) -> int:
+        """Genotypes with two different inputs per node, the pair unordered (see the module docstring)."""
+        per_cell = 1
+        for k in range(STEPS):
+            per_cell *= math.comb(k + 2, 2) * len(OPS) ** 2
+        return per_cell ** len(CELLS)
+
+    # ------------------------------------------------------------------ variation operators
+    def _replace(self, arch: Genotype, cell: str, e: int, entry: tuple) -> Genotype:
+        entries = list(arch.cell(cell))
+        entries[e] = entry
+        cells = {c: (tuple(entries) if c == cell else arch.cell(c)) for c in CELLS}
+        return Genotype(cells["normal"], arch.normal_concat, cells["reduce"], arch.reduce_concat)
+
+    def _input_choices(self, entries, e: int) -> list[int]:
+        # a new input must differ from the current one and from the node's other input
+        return [i for i in range(e // 2 + 2) if i != entries[e][1] and i != entries[e ^ 1][1]]
+
+    def mutate(self, arch: Genotype, rng: random.Random) -> Genotype:
+        """Change one op or one input of one node (inputs stay different within a node)."""
+        rng = self._check_rng(rng)
+        check_genotype(arch)
+        cell = rng.choice(CELLS)
+        entries = arch.cell(cell)
+        e = rng.randrange(len(entries))
+        op, inp = entries[e]
+        inputs = self._input_choices(entries, e)
+        if inputs and rng.random() < 0.5:
+            return self._replace(arch, cell, e, (op, rng.choice(inputs)))
+        return self._replace(arch, cell, e, (rng.choice([o for o in OPS if o != op]), inp))
+
+    def crossover(self, a: Genotype, b: Genotype, rng: random.Random) -> Genotype:
+        """Uniform crossover of whole nodes: each node of each cell comes from one parent."""
+        rng = self._check_rng(rng)
+        check_genotype(a), check_genotype(b)
+        cells = {}
+        for cell in CELLS:
+            cells[cell] = tuple(e for k in range(STEPS)
+                                for e in (a if rng.random() < 0.5 else b).cell(cell)[2 * k:2 * k + 2])
+        return Genotype(cells["normal"], CONCAT, cells["reduce"], CONCAT)
+
+    def neighbours(self, arch: Genotype) -> list[Genotype]:
+        check_genotype(arch)
+        out = []
+        for cell in CELLS:
+            entries = arch.cell(cell)
+            for e, (op, inp) in enumerate(entries):
+                out += [self._replace(arch, cell, e, (o, inp)) for o in OPS if o != op]
+                out += [self._replace(arch, cell, e, (op, i)) for i in self._input_choices(entries, e)]
+        return out
+
+    # ------------------------------------------------------------------ RL controller view
+    def decisions(self) -> list[Decision]:
+        """Per cell, node and slot: the input (0..node-1), then the op (the 7 non-``none`` ops)."""
+        out = []
+        for cell in CELLS:
+            for k in range(STEPS):
+                for slot in range(2):
+                    out.append(Decision(f"{cell} node {k + 2} input {slot}", tuple(range(k + 2))))
+                    out.append(Decision(f"{cell} node {k + 2} op {slot}", OPS))
+        return out
+
+    def to_decisions(self, arch: Genotype) -> list[int]:
+        check_genotype(arch)
+        return [x for cell in CELLS for op, inp in arch.cell(cell) for x in (inp, OPS.index(op))]
+
+    def from_decisions(self, indices) -> Genotype:
+        """May repeat an input within a node (as the ENAS controller can); that is still buildable."""
+        ds = self.decisions()
+        if len(indices) != len(ds):
+            raise SpaceError(f"darts needs {len(ds)} decisions, got {len(indices)}")
+        vals = []
+        for d, i in zip(ds, indices):
+            if not 0 <= int(i) < len(d.choices):
+                raise SpaceError(f"decision {d.name!r}: index {i} out of range 0..{len(d.choices) - 1}")
+            vals.append(d.choices[int(i)])
+        pairs = [(vals[k + 1], vals[k]) for k in range(0, len(vals), 2)]
+        half = len(pairs) // 2
+        return Genotype(pairs[:half], CONCAT, pairs[half:], CONCAT)
+
+    # ------------------------------------------------------------------ drawing and networks
+    def to_graph(self, arch: Genotype, cell: str | None = None):
+        """Both cells (or one): nodes (cell, 'c_{k-2}'), (cell, 'c_{k-1}'), (cell, '0'..'3'), (cell,
+        'c_{k}'); edges carry ``op`` and ``cell`` (two ops on one edge read 'a+b'; concat edges 'concat')."""
+        import networkx as nx
+        arch = self.from_str(arch, strict=False) if isinstance(arch, str) else arch
+        cells = CELLS if cell is None else (cell,)
+        if any(c not in CELLS for c in cells):
+            raise SpaceError(f"cell must be 'normal', 'reduce' or None, got {cell!r}")
+        g = nx.DiGraph(space=self.name, arch=str(arch))
+        for c in cells:
+            entries = arch.cell(c)
+            names = ["c_{k-2}", "c_{k-1}"] + [str(k) for k in range(len(entries) // 2)] + ["c_{k}"]
+            for n in names:
+                g.add_node((c, n), label=n, cell=c)
+            for e, (op, inp) in enumerate(entries):
+                u, v = (c, names[inp]), (c, names[e // 2 + 2])
+                if g.has_edge(u, v):
+                    op = g.edges[u, v]["op"] + "+" + op
+                g.add_edge(u, v, op=op, cell=c)
+            for j in arch.concat(c):
+                g.add_edge((c, names[j]), (c, "c_{k}"), op="concat", cell=c)
+        return g
+
+    def build(self, arch, in_channels: int = 3, num_classes: int = 10, C: int = 36, layers: int = 20,
+              auxiliary: bool = False, drop_path_prob: float = 0.0, **unused) -> nn.Module:
+        if unused:
+            raise SpaceError(f"unknown darts skeleton option(s): {', '.join(unused)}; "
+                             "known: C, layers, auxiliary, drop_path_prob")
+        arch = self.from_str(arch, strict=False)
+        return DartsNetwork(arch, C=C, num_classes=num_classes, layers=layers, auxiliary=auxiliary,
+                            drop_path_prob=drop_path_prob, in_channels=in_channels)
+
+    def supernet(self, in_channels: int = 3, num_classes: int = 10, C: int = 16, layers: int = 8,
+                 steps: int = 4, multiplier: int = 4, stem_multiplier: int = 3, **unused) -> nn.Module:
+        if unused:
+            raise SpaceError(f"unknown darts supernet option(s): {', '.join(unused)}; "
+                             "known: C, layers, steps, multiplier, stem_multiplier")
+        from .darts_supernet import DartsSupernet
+        return DartsSupernet(C=C, num_classes=num_classes, layers=layers, steps=steps, multiplier=multiplier,
+                             stem_multiplier=stem_multiplier, in_channels=in_channels)
+
+    def references(self) -> list[str]:
+        return list(_REFERENCES)
+
+    def reference(self, name: str) -> Genotype:
+        name = {"DARTS": "DARTS_V2"}.get(name, name)
+        if name not in _REFERENCES:
+            return super().reference(name)
+        return parse_genotype(_REFERENCES[name], strict=False)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "ops": list(OPS), "nodes": STEPS, "cells": list(CELLS)}
+
+
+# ---------------------------------------------------------------------- the evaluation network
+def drop_path(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Zero a whole sample's branch with probability p and rescale the survivors by 1/(1-p)."""
+    keep = 1.0 - p
+    mask = torch.empty(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype).bernoulli_(keep)
+    return x * mask / keep
+
+
+class DartsCell(nn.Module):
+    """One cell of the evaluation network (the reference ``Cell``): preprocess both inputs to C
+    channels, run the genotype's ops, concatenate the chosen nodes."""
+
+    def __init__(self, arch: Genotype, c_pp: int, c_p: int, C: int, reduction: bool, reduction_prev: bool):
+        super().__init__()
+        self.reduction = reduction
+        # why FactorizedReduce: after a reduction cell, c_{k-2} has twice the resolution of c_{k-1}
+        self.preprocess0 = FactorizedReduce(c_pp, C) if reduction_prev else ReLUConvBN(c_pp, C, 1, 1, 0)
+        self.preprocess1 = ReLUConvBN(c_p, C, 1, 1, 0)
+        name = "reduce" if reduction else "normal"
+        entries, self.concat = arch.cell(name), arch.concat(name)
+        self.indices = [i for _, i in entries]
+        self.ops = nn.ModuleList(make_op(op, C, C, 2 if reduction and i < 2 else 1, affine=True)
+                                 for op, i in entries)
+        self.multiplier = len(self.concat)
+
+    def forward(self, s0, s1, drop_prob: float = 0.0):
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for k in range(len(self.ops) // 2):
+            h = []
+            for e in (2 * k, 2 * k + 1):
+                op = self.ops[e]
+                y = op(states[self.indices[e]])
+                # drop-path regularises the ops, never the identity (as in the reference)
+                if self.training and drop_prob > 0 and not isinstance(op, nn.Identity):
+                    y = drop_path(y, drop_prob)
+                h.append(y)
+            states.append(h[0] + h[1])
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+class AuxiliaryHead(nn.Module):
+    """The CIFAR auxiliary classifier (for 8x8 inputs): ReLU, 5x5/3 avg pool, 1x1 conv 128, BN, ReLU,
+    2x2 conv 768, BN, ReLU, linear."""
+
+    def __init__(self, C: int, num_classes: int):
+        super().__init__()
+        self.pool = nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False)
+        self.features = nn.Sequential(
+            nn.Conv2d(C, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+            nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True))
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x):
+        x = F.relu(x)
+        # why the fallback: on inputs smaller than 8x8 (e.g. 28x28 images -> 7x7) the 5x5/3 pool leaves
+        # 1x1, too small for the 2x2 conv; pool to 2x2 instead (same parameters, reference on 32x32)
+        x = self.pool(x) if min(x.shape[-2:]) >= 8 else F.adaptive_avg_pool2d(x, 2)
+        x = self.features(x)
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class DartsNetwork(nn.Module):
+    """The DARTS evaluation network (the reference ``NetworkCIFAR``). In training mode with the
+    auxiliary head it returns (logits, aux_logits), otherwise logits. ``drop_path_prob`` is a plain
+    attribute the training loop may schedule (the reference raises it linearly over the epochs)."""
+
+    def __init__(self, arch: Genotype, C: int = 36, num_classes: int = 10, layers: int = 20,
+                 auxiliary: bool = False, drop_path_prob: float = 0.0, in_channels: int = 3,
+                 stem_multiplier: int = 3):
+        super().__init__()
+        self.arch, self.layers, self.auxiliary, self.drop_path_prob = arch, layers, auxiliary, drop_path_prob
+        c = stem_multiplier * C
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+        c_pp, c_p, c_cur = c, c, C
+        self.cells = nn.ModuleList()
+        self.aux_at = 2 * layers // 3
+        reduction_prev, c_aux = False, None
+        for i in range(layers):
+            reduction = i in (layers // 3, 2 * layers // 3)
+            if reduction:
+                c_cur *= 2
+            cell = DartsCell(arch, c_pp, c_p, c_cur, reduction, reduction_prev)
+            self.cells.append(cell)
+            reduction_prev = reduction
+            c_pp, c_p = c_p, cell.multiplier * c_cur
+            if i == self.aux_at:
+                c_aux = c_p
+        self.auxiliary_head = AuxiliaryHead(c_aux, num_classes) if auxiliary else None
+        self.classifier = nn.Linear(c_p, num_classes)
+
+    def forward(self, x):
+        aux = None
+        s0 = s1 = self.stem(x)
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
+            if i == self.aux_at and self.auxiliary_head is not None and self.training:
+                aux = self.auxiliary_head(s1)
+        logits = self.classifier(torch.flatten(F.adaptive_avg_pool2d(s1, 1), 1))
+        return (logits, aux) if aux is not None else logits

@@ -1,0 +1,195 @@
+"""The DARTS search network (Liu et al., "DARTS: Differentiable Architecture Search", ICLR 2019; the
+``Network`` of quark0/darts' model_search.py), with the same parameters as that reference.
+
+Every one of the 14 edges of a cell (node j = 2..5 reads inputs 0..j-1) holds all 8 primitives; an edge
+outputs their mix sum_k w_k op_k(x). The network runs in three modes:
+
+* ``forward(x)``: w = softmax(alphas) per cell type, the DARTS relaxation;
+* ``forward(x, weights={'normal': W, 'reduce': W})`` with W of shape [14, 8]: explicit weights, e.g.
+  the binary gates of ProxylessNAS or the hard Gumbel samples of GDAS. When W does not require grad,
+  ops whose weight is exactly 0 are not computed at all (why: with one-hot gates that is 1/8 of the work);
+* ``forward(x, arch=genotype)``: one discrete path through the shared weights (ENAS, SPOS, the
+  one-shot estimator): each node sums the two (op, input) edges the genotype picks.
+
+The alphas are ``nn.Parameter``s registered here (``arch_parameters()``) so that ``.to(device)`` moves
+them with the weights, but the supernet never updates them: the strategy owns their optimiser.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import SpaceError
+from .darts import CELLS, PRIMITIVES, Genotype, check_genotype, parse_genotype
+from .ops import FactorizedReduce, ReLUConvBN, make_op
+
+_NONE = PRIMITIVES.index("none")
+
+
+class MixedOp(nn.Module):
+    """All 8 primitives on one edge; BN without affine parameters, as in the reference search network.
+    Pools get a BN of their own (why: their output is otherwise on a different scale than the
+    convolutions' normalised outputs, which biases the softmax)."""
+
+    def __init__(self, C: int, stride: int):
+        super().__init__()
+        ops = []
+        for p in PRIMITIVES:
+            op = make_op(p, C, C, stride, affine=False)
+            if "pool" in p:
+                op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
+            ops.append(op)
+        self.ops = nn.ModuleList(ops)
+
+    def forward(self, x, w, active=None):
+        out = 0
+        for k, op in enumerate(self.ops):
+            # 'none' outputs zeros: w * 0 adds nothing and has zero gradient, so it is skipped exactly
+            # (its alpha still gets its gradient through the softmax normalisation)
+            if k == _NONE or (active is not None and not active[k]):
+                continue
+            out = out + w[k] * op(x)
+        return out
+
+
+class SearchCell(nn.Module):
+    def __init__(self, steps: int, multiplier: int, c_pp: int, c_p: int, C: int, reduction: bool,
+                 reduction_prev: bool):
+        super().__init__()
+        self.reduction, self.steps, self.multiplier = reduction, steps, multiplier
+        self.preprocess0 = (FactorizedReduce(c_pp, C, affine=False) if reduction_prev
+                            else ReLUConvBN(c_pp, C, 1, 1, 0, affine=False))
+        self.preprocess1 = ReLUConvBN(c_p, C, 1, 1, 0, affine=False)
+        self.edges = nn.ModuleList(MixedOp(C, 2 if reduction and i < 2 else 1)
+                                   for j in range(steps) for i in range(j + 2))
+        self.C = C
+
+    def forward(self, s0, s1, weights=None, active=None, genes=None):
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        offset = 0
+        for j in range(self.steps):
+            if genes is not None:                          # discrete path: the node's two entries
+                h = 0
+                for op, i in genes[2 * j:2 * j + 2]:
+                    h = h + self.edges[offset + i].ops[PRIMITIVES.index(op)](states[i])
+            else:
+                h = 0
+                for i, s in enumerate(states):
+                    if active is not None and not any(active[offset + i]):
+                        continue                           # every gate of this edge is closed
+                    a = None if active is None else active[offset + i]
+                    h = h + self.edges[offset + i](s, weights[offset + i], a)
+            if not torch.is_tensor(h):                     # no live edge at all: the node is zero
+                b, _, hh, ww = states[1].shape
+                if self.reduction:
+                    hh, ww = (hh + 1) // 2, (ww + 1) // 2
+                h = states[1].new_zeros(b, self.C, hh, ww)
+            offset += len(states)
+            states.append(h)
+        return torch.cat(states[-self.multiplier:], dim=1)
+
+
+class DartsSupernet(nn.Module):
+    """The DARTS search network: stem, ``layers`` search cells (reductions at 1/3 and 2/3), classifier."""
+
+    def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, steps: int = 4,
+                 multiplier: int = 4, stem_multiplier: int = 3, in_channels: int = 3):
+        super().__init__()
+        if not 1 <= multiplier <= steps:
+            raise SpaceError(f"multiplier must be in 1..steps ({steps}), got {multiplier}")
+        self.steps, self.multiplier = steps, multiplier
+        c = stem_multiplier * C
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+        c_pp, c_p, c_cur = c, c, C
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        for i in range(layers):
+            reduction = i in (layers // 3, 2 * layers // 3)
+            if reduction:
+                c_cur *= 2
+            self.cells.append(SearchCell(steps, multiplier, c_pp, c_p, c_cur, reduction, reduction_prev))
+            reduction_prev = reduction
+            c_pp, c_p = c_p, multiplier * c_cur
+        self.classifier = nn.Linear(c_p, num_classes)
+        k = sum(j + 2 for j in range(steps))
+        self.alphas_normal = nn.Parameter(1e-3 * torch.randn(k, len(PRIMITIVES)))
+        self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(k, len(PRIMITIVES)))
+
+    # ------------------------------------------------------------------ parameters and labels
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return [self.alphas_normal, self.alphas_reduce]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return [p for n, p in self.named_parameters() if not n.startswith("alphas_")]
+
+    def edge_names(self) -> list[str]:
+        """One label per alpha row, 'input->node' with nodes numbered as in the genotype (2..)."""
+        return [f"{i}->{j + 2}" for j in range(self.steps) for i in range(j + 2)]
+
+    def op_names(self) -> list[str]:
+        return list(PRIMITIVES)
+
+    def arch_weights(self) -> dict[str, torch.Tensor]:
+        """softmax(alphas) per cell type: the mixing weights of the default forward."""
+        return {"normal": F.softmax(self.alphas_normal, dim=-1),
+                "reduce": F.softmax(self.alphas_reduce, dim=-1)}
+
+    def _check_weights(self, weights) -> dict:
+        if weights is None:
+            return self.arch_weights()
+        if not isinstance(weights, Mapping) or set(weights) != set(CELLS):
+            raise SpaceError("weights must be a dict {'normal': Tensor, 'reduce': Tensor}")
+        shape = tuple(self.alphas_normal.shape)
+        for cell, w in weights.items():
+            if not torch.is_tensor(w) or tuple(w.shape) != shape:
+                raise SpaceError(f"weights[{cell!r}] must be a tensor of shape {list(shape)}, "
+                                 f"got {getattr(w, 'shape', type(w).__name__)}")
+        return dict(weights)
+
+    # ------------------------------------------------------------------ forward and discretisation
+    def forward(self, x, weights=None, arch=None):
+        if arch is not None:
+            if weights is not None:
+                raise SpaceError("give either weights or arch, not both")
+            g = parse_genotype(arch, strict=False) if isinstance(arch, str) else check_genotype(arch, False)
+            if any(len(g.cell(c)) != 2 * self.steps or any(op not in PRIMITIVES for op, _ in g.cell(c))
+                   for c in CELLS):
+                raise SpaceError(f"arch must have {self.steps} nodes per cell, each op one of the DARTS "
+                                 f"primitives; got {g}")
+        else:
+            w = self._check_weights(weights)
+            # zero weights are skipped only where no gradient has to flow into them; one host sync per
+            # cell type (not one per op) decides which ops run
+            active = {c: None if w[c].requires_grad else (w[c] != 0).tolist() for c in CELLS}
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            c = "reduce" if cell.reduction else "normal"
+            if arch is not None:
+                out = cell(s0, s1, genes=g.cell(c))
+            else:
+                out = cell(s0, s1, weights=w[c], active=active[c])
+            s0, s1 = s1, out
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(s1, 1), 1))
+
+    @torch.no_grad()
+    def derive(self, weights=None) -> Genotype:
+        """DARTS discretisation: per node keep the two inputs whose strongest non-``none`` op weighs
+        most, each with that op (first maximum on ties, like the reference)."""
+        w = self._check_weights(weights)
+        cells = {}
+        for c in CELLS:
+            rows = w[c].detach().float().cpu().tolist()
+            gene, start = [], 0
+            for j in range(self.steps):
+                edges = rows[start:start + j + 2]
+                best = [max((v, -k) for k, v in enumerate(r) if k != _NONE) for r in edges]
+                # stable sort: on equal strength the lower input wins, as with the reference's sorted()
+                for i in sorted(range(j + 2), key=lambda i: -best[i][0])[:2]:
+                    gene.append((PRIMITIVES[-best[i][1]], i))
+                start += j + 2
+            cells[c] = gene
+        concat = range(2 + self.steps - self.multiplier, self.steps + 2)
+        return Genotype(cells["normal"], concat, cells["reduce"], concat)

@@ -1,0 +1,459 @@
+"""Tests of the DARTS cell space: strings, variation operators, decisions, graphs, the evaluation
+network (parameter count against an independent closed-form count of the reference NetworkCIFAR) and
+the search network (against /work/shared/bench/reference.py: weight count, identical outputs)."""
+from __future__ import annotations
+
+import importlib.util
+import math
+import pathlib
+import random
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nasbench_lab.spaces import SpaceError, get_space
+from nasbench_lab.spaces.darts import CONCAT, OPS, PRIMITIVES, Genotype
+
+REFERENCE_PY = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "reference.py"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # why: these networks are tiny; on a shared 2-core machine thread hand-offs cost more than the maths
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def space():
+    return get_space("darts")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    if not REFERENCE_PY.exists():
+        pytest.skip("../shared/bench/reference.py is not available")
+    spec = importlib.util.spec_from_file_location("darts_reference", REFERENCE_PY)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def samples(space, n, seed=0):
+    rng = random.Random(seed)
+    return [space.sample(rng) for _ in range(n)]
+
+
+def n_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# ---------------------------------------------------------------------- strings
+DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
+            "('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), "
+            "('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
+            "('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+            "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
+
+
+def test_darts_v2_prints_exactly_as_published(space):
+    g = space.reference("DARTS_V2")
+    assert str(g) == DARTS_V2 == space.to_str(g) == repr(g)
+    assert space.reference("DARTS") == g
+    assert g.normal[7] == ("dil_conv_3x3", 2) and g.reduce_concat == (2, 3, 4, 5)
+    assert hash(g) == hash(space.from_str(DARTS_V2))
+
+
+def test_references_round_trip(space):
+    names = space.references()
+    assert {"DARTS_V1", "DARTS_V2", "NASNet", "AmoebaNet", "ENAS"} <= set(names)
+    for name in names:
+        g = space.reference(name)
+        assert space.from_str(str(g), strict=False) == g
+    assert space.contains(space.reference("DARTS_V1")) and space.contains(space.reference("DARTS_V2"))
+    for name in ("NASNet", "AmoebaNet", "ENAS"):       # 5 nodes (and 7x7 ops): outside the space
+        assert not space.contains(space.reference(name))
+        with pytest.raises(SpaceError, match="needs 8"):
+            space.from_str(str(space.reference(name)))
+    with pytest.raises(SpaceError, match="no reference"):
+        space.reference("ResNet")
+
+
+def test_random_samples_round_trip(space):
+    for g in samples(space, 200):
+        assert space.from_str(str(g)) == g
+        assert space.contains(g)
+        for cell in ("normal", "reduce"):
+            entries = g.cell(cell)
+            assert len(entries) == 8 and g.concat(cell) == CONCAT
+            for k in range(4):
+                (o1, i1), (o2, i2) = entries[2 * k:2 * k + 2]
+                assert i1 != i2 and 0 <= i1 < k + 2 and 0 <= i2 < k + 2
+                assert o1 in OPS and o2 in OPS and "none" not in (o1, o2)
+
+
+def test_parser_accepts_published_variants(space):
+    multi_line = DARTS_V2.replace("normal=[", "\n  normal = [\n    ").replace("), (", "),\n    (") \
+                         .replace("], normal_concat", ",\n  ],\n  normal_concat").replace(")])", "),\n)")
+    assert space.from_str(multi_line) == space.reference("DARTS_V2")
+    ranged = DARTS_V2.replace("[2, 3, 4, 5]", "range(2, 6)")
+    assert space.from_str(ranged) == space.reference("DARTS_V2")
+    double_quoted = DARTS_V2.replace("'", '"')
+    assert space.from_str(double_quoted) == space.reference("DARTS_V2")
+    positional = DARTS_V2.replace("normal=", "").replace("reduce=", "").replace("normal_concat=", "") \
+                         .replace("reduce_concat=", "")
+    assert space.from_str(positional) == space.reference("DARTS_V2")
+
+
+@pytest.mark.parametrize("text, message", [
+    (DARTS_V2.replace("'dil_conv_3x3', 2", "'conv_9x9', 2"), "unknown op 'conv_9x9'"),
+    (DARTS_V2.replace("'dil_conv_3x3', 2", "'none', 2"), "none"),
+    (DARTS_V2.replace("('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ", "", 1), "needs 8"),
+    (DARTS_V2.replace("('sep_conv_3x3', 1), ('sep_conv_3x3', 0)",
+                      "('sep_conv_3x3', 1), ('sep_conv_3x3', 3)", 1),
+     "input 3 of node 3 .* out of range"),
+    (DARTS_V2.replace("('max_pool_3x3', 1)]", "('max_pool_3x3', 6)]"), "input 6 of node 5"),
+    (DARTS_V2.replace("reduce_concat=[2, 3, 4, 5]", "reduce_concat=[2, 3, 4]"), "reduce_concat"),
+    (DARTS_V2[:-1], "malformed"),
+    (DARTS_V2 + " extra", "malformed"),
+    ("Genotype(normal=[], normal_concat=[2, 3, 4, 5], reduce=[])", "malformed.*missing.*reduce_concat"),
+    (DARTS_V2.replace("reduce_concat", "bogus"), "malformed.*unknown Genotype field 'bogus'"),
+    (DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 2, 1)"), "malformed.*pairs"),
+    ("__import__('os').system('true')", "malformed"),
+    ("Genotype(normal=[('sep_conv_3x3', 0) & ], )", "malformed.*unexpected character"),
+    ("", "malformed"),
+])
+def test_parser_errors_name_the_problem(space, text, message):
+    with pytest.raises(SpaceError, match=message):
+        space.from_str(text)
+
+
+def test_genotype_is_immutable_and_coerces_lists():
+    g = Genotype(normal=[("sep_conv_3x3", 0)] * 8, normal_concat=range(2, 6),
+                 reduce=[["skip_connect", 1]] * 8, reduce_concat=[2, 3, 4, 5])
+    assert g.normal_concat == (2, 3, 4, 5) and g.reduce[0] == ("skip_connect", 1)
+    with pytest.raises(Exception):
+        g.normal = ()
+    assert len({g, Genotype(g.normal, g.normal_concat, g.reduce, g.reduce_concat)}) == 1
+
+
+def test_size_matches_a_per_node_enumeration(space):
+    per_cell = 1
+    for k in range(4):
+        node_choices = {frozenset({(o1, i1), (o2, i2)}) for i1 in range(k + 2) for i2 in range(k + 2)
+                        if i1 != i2 for o1 in OPS for o2 in OPS}
+        per_cell *= len(node_choices)
+    assert space.size() == per_cell ** 2 == 1_076_746_950_455_072_400   # the "10^18" of the literature
+    assert 1e18 < space.size() < 1.1e18
+
+
+# ---------------------------------------------------------------------- variation operators
+def diff(a: Genotype, b: Genotype) -> list:
+    return [(c, e) for c in ("normal", "reduce")
+            for e, (x, y) in enumerate(zip(a.cell(c), b.cell(c))) if x != y]
+
+
+def test_mutate_changes_exactly_one_op_or_input(space):
+    rng = random.Random(1)
+    kinds = set()
+    for g in samples(space, 100, seed=2):
+        for _ in range(3):
+            m = space.mutate(g, rng)
+            assert space.contains(m) and m != g
+            d = diff(g, m)
+            assert len(d) == 1
+            (cell, e), = d
+            (o1, i1), (o2, i2) = g.cell(cell)[e], m.cell(cell)[e]
+            assert (o1 == o2) != (i1 == i2)
+            kinds.add("op" if o1 != o2 else "input")
+            assert m in set(space.neighbours(g))
+    assert kinds == {"op", "input"}
+
+
+def test_neighbours_are_all_single_changes(space):
+    for g in samples(space, 20, seed=3) + [space.reference("DARTS_V2")]:
+        nb = space.neighbours(g)
+        assert len(set(nb)) == len(nb) and g not in nb
+        expected = 0
+        for cell in ("normal", "reduce"):
+            for e, (op, inp) in enumerate(g.cell(cell)):
+                other = g.cell(cell)[e ^ 1][1]
+                expected += (len(OPS) - 1) + len([i for i in range(e // 2 + 2) if i not in (inp, other)])
+        assert len(nb) == expected
+        for n in nb:
+            assert len(diff(g, n)) == 1 and space.contains(n)
+
+
+def test_crossover_takes_each_node_from_one_parent(space):
+    rng = random.Random(4)
+    a, b = samples(space, 2, seed=5)
+    seen = set()
+    for _ in range(50):
+        c = space.crossover(a, b, rng)
+        assert space.contains(c)
+        for cell in ("normal", "reduce"):
+            for k in range(4):
+                node = c.cell(cell)[2 * k:2 * k + 2]
+                assert node in (a.cell(cell)[2 * k:2 * k + 2], b.cell(cell)[2 * k:2 * k + 2])
+        seen.add(c)
+    assert len(seen) > 10
+    assert space.crossover(a, a, rng) == a
+
+
+def test_variation_operators_reject_cells_outside_the_space(space):
+    with pytest.raises(SpaceError):
+        space.mutate(space.reference("NASNet"), random.Random(0))
+    with pytest.raises(TypeError):
+        space.sample(0)
+
+
+def test_canonical_ignores_the_order_within_a_node(space):
+    g = space.reference("DARTS_V1")
+    normal = [g.normal[1], g.normal[0]] + list(g.normal[2:])
+    swapped = Genotype(normal, g.normal_concat, g.reduce, g.reduce_concat)
+    assert swapped != g and space.canonical(swapped) == space.canonical(g)
+
+
+# ---------------------------------------------------------------------- RL view and graphs
+def test_decisions_round_trip(space):
+    ds = space.decisions()
+    assert len(ds) == 32
+    assert ds[0].choices == (0, 1) and ds[1].choices == OPS and len(ds[-2].choices) == 5
+    for g in samples(space, 50, seed=6) + [space.reference("DARTS_V1"), space.reference("DARTS_V2")]:
+        idx = space.to_decisions(g)
+        assert all(0 <= i < len(d.choices) for i, d in zip(idx, ds))
+        assert space.from_decisions(idx) == g
+    rng = random.Random(7)
+    for _ in range(50):                      # any controller output is a buildable genotype
+        g = space.from_decisions([rng.randrange(len(d.choices)) for d in ds])
+        space.from_str(str(g))
+    with pytest.raises(SpaceError, match="32 decisions"):
+        space.from_decisions([0] * 31)
+    with pytest.raises(SpaceError, match="out of range"):
+        space.from_decisions([2] + [0] * 31)
+
+
+def test_to_graph(space):
+    g = space.reference("DARTS_V2")
+    G = space.to_graph(g)
+    assert G.number_of_nodes() == 14
+    assert G.edges[("normal", "c_{k-1}"), ("normal", "0")]["op"] == "sep_conv_3x3"
+    assert G.edges[("normal", "0"), ("normal", "3")] == {"op": "dil_conv_3x3", "cell": "normal"}
+    assert G.edges[("reduce", "c_{k-2}"), ("reduce", "2")]["op"] == "max_pool_3x3"
+    assert sum(1 for *_, d in G.edges(data=True) if d["op"] == "concat") == 8
+    assert G.number_of_edges() == 2 * (8 + 4)
+    only = space.to_graph(g, cell="reduce")
+    assert {c for c, _ in only.nodes} == {"reduce"} and only.number_of_edges() == 12
+    enas = space.to_graph(space.reference("ENAS"), cell="normal")   # node 2 reads input 1 twice
+    assert enas.edges[("normal", "c_{k-1}"), ("normal", "0")]["op"] == "sep_conv_3x3+skip_connect"
+    with pytest.raises(SpaceError):
+        space.to_graph(g, cell="both")
+
+
+# ---------------------------------------------------------------------- the evaluation network
+def expected_eval_params(g: Genotype, C=36, layers=20, num_classes=10, auxiliary=False, in_channels=3) -> int:
+    """An independent closed-form count of quark0/darts' NetworkCIFAR (model.py / operations.py)."""
+    def bn(c):                                   # affine BatchNorm: weight + bias
+        return 2 * c
+
+    def op(name, c, stride):
+        if name in ("none", "max_pool_3x3", "avg_pool_3x3"):
+            return 0
+        if name == "skip_connect":               # FactorizedReduce(c, c) at stride 2
+            return 0 if stride == 1 else 2 * c * (c // 2) + bn(c)
+        k = int(name[-1])
+        if name.startswith("sep_conv"):          # two (depthwise kxk, pointwise 1x1, BN) units
+            return 2 * (c * k * k + c * c + bn(c))
+        if name.startswith("dil_conv"):          # one (depthwise kxk, pointwise 1x1, BN) unit
+            return c * k * k + c * c + bn(c)
+        assert name == "conv_7x1_1x7"
+        return 2 * 7 * c * c + bn(c)
+
+    stem = 3 * C
+    total = in_channels * stem * 9 + bn(stem)
+    c_pp, c_p, c, red_prev, c_aux = stem, stem, C, False, None
+    for i in range(layers):
+        red = i in (layers // 3, 2 * layers // 3)
+        c = 2 * c if red else c
+        total += (2 * c_pp * (c // 2) + bn(c)) if red_prev else (c_pp * c + bn(c))   # preprocess0
+        total += c_p * c + bn(c)                                                       # preprocess1
+        cell = g.reduce if red else g.normal
+        total += sum(op(name, c, 2 if red and j < 2 else 1) for name, j in cell)
+        c_pp, c_p, red_prev = c_p, len(g.reduce_concat if red else g.normal_concat) * c, red
+        if i == 2 * layers // 3:
+            c_aux = c_p
+    total += c_p * num_classes + num_classes
+    if auxiliary:
+        total += c_aux * 128 + bn(128) + 128 * 768 * 2 * 2 + bn(768) + 768 * num_classes + num_classes
+    return total
+
+
+def test_darts_v2_parameter_count_is_the_published_one(space):
+    g = space.reference("DARTS_V2")
+    net = space.build(g, auxiliary=True)
+    body = sum(p.numel() for n, p in net.named_parameters() if "auxiliary" not in n)
+    # quark0/darts logs "param size = 3.349342MB" for DARTS_V2 (its count leaves the auxiliary head out)
+    assert body == 3_349_342 == expected_eval_params(g)
+    assert n_params(net) == expected_eval_params(g, auxiliary=True) == 3_825_768
+
+
+@pytest.mark.parametrize("name", ["DARTS_V1", "NASNet", "AmoebaNet", "ENAS"])
+def test_eval_network_parameter_counts(space, name):
+    g = space.reference(name)
+    assert n_params(space.build(g, auxiliary=True)) == expected_eval_params(g, auxiliary=True)
+
+
+def test_eval_network_parameter_counts_random(space):
+    for g in samples(space, 5, seed=8):
+        assert n_params(space.build(g, C=8, layers=8)) == expected_eval_params(g, C=8, layers=8)
+        assert n_params(space.build(g, in_channels=1, num_classes=7, C=6, layers=5, auxiliary=True)) == \
+            expected_eval_params(g, C=6, layers=5, num_classes=7, auxiliary=True, in_channels=1)
+
+
+def test_eval_network_forward_backward_with_aux_and_drop_path(space):
+    torch.manual_seed(0)
+    net = space.build(space.reference("DARTS_V2"), C=4, layers=3, auxiliary=True, drop_path_prob=0.3)
+    x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
+    net.train()
+    logits, aux = net(x)
+    assert logits.shape == aux.shape == (4, 10)
+    (F.cross_entropy(logits, y) + 0.4 * F.cross_entropy(aux, y)).backward()
+    assert all(p.grad is not None for p in net.parameters())
+    torch.manual_seed(1)
+    a = net(x)[0]
+    torch.manual_seed(2)
+    assert not torch.allclose(a, net(x)[0])              # drop-path is random in training
+    net.drop_path_prob = 0.0
+    net.eval()
+    with torch.no_grad():
+        out = net(x)
+        assert torch.is_tensor(out) and out.shape == (4, 10)
+        assert torch.equal(out, net(x))
+
+
+def test_eval_network_on_small_grey_images(space):
+    # 28x28 -> 14 -> 7: odd sizes reach FactorizedReduce and the auxiliary head
+    for name in ("DARTS_V2", "AmoebaNet"):
+        net = space.build(space.reference(name), in_channels=1, C=4, layers=5, auxiliary=True)
+        logits, aux = net(torch.randn(2, 1, 28, 28))
+        assert logits.shape == aux.shape == (2, 10)
+        assert net.eval()(torch.randn(2, 1, 27, 27)).shape == (2, 10)
+    with pytest.raises(SpaceError, match="unknown darts skeleton"):
+        space.build(space.reference("DARTS_V2"), N=5)
+
+
+# ---------------------------------------------------------------------- the search network
+def test_supernet_weight_count_equals_the_reference(space, ref):
+    net = space.supernet()
+    expected = sum(p.numel() for p in ref.DartsSearchNet().weight_parameters())
+    assert sum(p.numel() for p in net.weight_parameters()) == expected == 1_930_618
+    assert [tuple(a.shape) for a in net.arch_parameters()] == [(14, 8), (14, 8)]
+    assert float(net.alphas_normal.detach().abs().max()) < 0.01          # 1e-3 * randn
+    ids = {id(p) for p in net.weight_parameters()}
+    assert not ids & {id(a) for a in net.arch_parameters()}
+    assert len(ids) + 2 == len(list(net.parameters()))
+    assert net.op_names() == list(PRIMITIVES)
+    assert net.edge_names() == ["0->2", "1->2", "0->3", "1->3", "2->3", "0->4", "1->4", "2->4", "3->4",
+                                "0->5", "1->5", "2->5", "3->5", "4->5"]
+
+
+def test_supernet_computes_what_the_reference_computes(space, ref):
+    torch.manual_seed(0)
+    theirs = ref.DartsSearchNet(C=4, layers=3)
+    ours = space.supernet(C=4, layers=3)
+    mine = ours.state_dict()
+    assert [v.shape for v in mine.values()] == [v.shape for v in theirs.state_dict().values()]
+    ours.load_state_dict(dict(zip(mine, theirs.state_dict().values())))
+    x = torch.randn(2, 3, 8, 8)
+    a, b = theirs(x), ours(x)
+    assert torch.allclose(a, b, atol=1e-6)
+    a.sum().backward()
+    b.sum().backward()
+    assert torch.allclose(theirs.alphas_reduce.grad, ours.alphas_reduce.grad, atol=1e-9)
+
+
+def one_hot_weights(g: Genotype, requires_grad=False) -> dict:
+    w = {}
+    for cell in ("normal", "reduce"):
+        t = torch.zeros(14, 8)
+        for e, (op, i) in enumerate(g.cell(cell)):
+            j = e // 2
+            t[j * (j + 3) // 2 + i, PRIMITIVES.index(op)] = 1.0    # row of edge i -> node j+2
+        w[cell] = t.requires_grad_(requires_grad)
+    return w
+
+
+def test_supernet_modes(space):
+    torch.manual_seed(0)
+    net = space.supernet(C=4, layers=3)
+    x, y = torch.randn(2, 3, 8, 8), torch.randint(0, 10, (2,))
+    F.cross_entropy(net(x), y).backward()                       # mixed: softmax(alphas)
+    assert all(a.grad is not None and a.grad.abs().sum() > 0 for a in net.arch_parameters())
+    g = samples(space, 1, seed=9)[0]
+    discrete = net(x, arch=g)
+    assert torch.allclose(net(x, arch=str(g)), discrete)
+    gated = net(x, weights=one_hot_weights(g))                  # zero gates skipped
+    w = one_hot_weights(g, requires_grad=True)
+    dense = net(x, weights=w)                                    # every op computed
+    assert torch.allclose(gated, discrete, atol=1e-6) and torch.allclose(dense, discrete, atol=1e-6)
+    net.zero_grad()
+    F.cross_entropy(dense, y).backward()
+    assert w["normal"].grad.shape == (14, 8) and w["normal"].grad.abs().sum() > 0
+    net.zero_grad(set_to_none=True)
+    F.cross_entropy(net(x, arch=g), y).backward()                # single path: only chosen ops learn
+    cell0 = net.cells[0]
+    chosen = {(e // 2 * (e // 2 + 3) // 2 + i, PRIMITIVES.index(op)) for e, (op, i) in enumerate(g.normal)}
+    for r, edge in enumerate(cell0.edges):
+        for k, op in enumerate(edge.ops):
+            grads = [p.grad for p in op.parameters()]
+            if grads:
+                assert all(gr is not None for gr in grads) == ((r, k) in chosen)
+    closed = {c: torch.zeros(14, 8) for c in ("normal", "reduce")}   # every gate closed: zero nodes
+    assert net(x, weights=closed).shape == (2, 10)
+    closed["normal"][:, 0] = 1.0                                       # only 'none' open: still zeros
+    assert torch.allclose(net(x, weights=closed), net(x, weights={c: torch.zeros(14, 8) for c in closed}))
+    with pytest.raises(SpaceError, match="shape"):
+        net(x, weights={"normal": torch.zeros(14, 7), "reduce": torch.zeros(14, 8)})
+    with pytest.raises(SpaceError):
+        net(x, weights=[torch.zeros(14, 8)] * 2)
+
+
+def reference_parse(W, steps=4):
+    """The reference's discretisation, transcribed independently from quark0/darts model_search.py."""
+    gene, start = [], 0
+    for i in range(steps):
+        rows = W[start:start + i + 2]
+        strength = [max(v for k, v in enumerate(r) if k != 0) for r in rows]
+        for j in sorted(range(i + 2), key=lambda x: -strength[x])[:2]:
+            best = None
+            for k in range(1, len(rows[j])):
+                if best is None or rows[j][k] > rows[j][best]:
+                    best = k
+            gene.append((PRIMITIVES[best], j))
+        start += i + 2
+    return gene
+
+
+def test_derive(space):
+    torch.manual_seed(0)
+    net = space.supernet(C=4, layers=3)
+    for trial in range(20):
+        with torch.no_grad():
+            for a in net.arch_parameters():
+                a.normal_()
+                if trial % 2:
+                    a.round_()                                   # ties, handled like the reference
+        g = net.derive()
+        assert "none" not in {op for c in ("normal", "reduce") for op, _ in g.cell(c)}
+        assert space.contains(g)
+        w = net.arch_weights()
+        assert list(g.normal) == reference_parse(w["normal"].tolist())
+        assert list(g.reduce) == reference_parse(w["reduce"].tolist())
+    with torch.no_grad():                                        # 'none' strongest everywhere
+        net.alphas_normal.fill_(0).select(1, 0).fill_(10)
+    assert "none" not in {op for op, _ in net.derive().normal}
+    for g in samples(space, 10, seed=10):
+        assert space.canonical(net.derive(one_hot_weights(g))) == space.canonical(g)
