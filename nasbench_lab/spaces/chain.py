@@ -66,8 +66,8 @@ class ChainSpace(SearchSpace):
         self.L = L
         self.attention = bool(attention)
         self.ops = BASE_OPS + (ATTENTION_OPS if self.attention else ())
-        if reductions is None:
-            reductions = (L // 3, 2 * L // 3)
+        if reductions is None:   # after L/3 and 2L/3 layers; short chains (L < 3) keep fewer
+            reductions = tuple(r for r in (L // 3, 2 * L // 3) if r > 0)
         reductions = tuple(sorted({int(r) for r in reductions}))
         if any(not 0 < r < L for r in reductions):
             raise SpaceError(f"chain: reductions must sit between layers (1..{L - 1}), got {reductions}")

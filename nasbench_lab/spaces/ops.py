@@ -272,8 +272,9 @@ class SpatialSelfAttention(nn.Module):
       attention is blind to where a pixel is;
     - when H*W exceeds ``max_tokens``, keys/values are average-pooled (the spatial reduction of PVT,
       Wang et al. 2021), so the cost is at most (H*W) x max_tokens instead of (H*W)^2.
-    The output projection starts at zero, so a freshly built layer is the identity (why: inserting
-    attention into a trained or shallow network then does not disturb the signal at initialisation).
+    The positional conv and the output projection start at zero, so a freshly built layer is exactly
+    the identity (why: inserting attention into a network then does not disturb the signal at
+    initialisation; both still get gradients, through the residual and through the attention output).
     """
 
     def __init__(self, channels: int, heads: int | None = None, max_tokens: int = 256):
@@ -288,8 +289,8 @@ class SpatialSelfAttention(nn.Module):
         self.q = nn.Conv2d(channels, channels, 1, bias=False)
         self.kv = nn.Conv2d(channels, 2 * channels, 1, bias=False)
         self.proj = nn.Conv2d(channels, channels, 1)
-        nn.init.zeros_(self.proj.weight)
-        nn.init.zeros_(self.proj.bias)
+        for p in (self.pos.weight, self.pos.bias, self.proj.weight, self.proj.bias):
+            nn.init.zeros_(p)
 
     def forward(self, x):
         x = x + self.pos(x)
