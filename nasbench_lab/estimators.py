@@ -105,7 +105,7 @@ class TrainEstimator(Estimator):
     name = "train"
 
     def __init__(self, dataset: str = "fashion-mnist", device="auto", fidelity: Fidelity | None = None,
-                 data_root=None, download: bool = False, data=None):
+                 data_root=None, download: bool = True, data=None):
         self.dataset = dataset
         self.device = resolve_device(device)
         self.fidelity = fidelity or Fidelity()

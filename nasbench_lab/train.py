@@ -59,6 +59,9 @@ class TrainConfig:
     """channels_last memory format; None = on for CUDA, off on the CPU."""
     eval_batch_size: int = 1024
     """Batch size for validation and test passes."""
+    cuda_graph: bool | None = None
+    """Capture the training step as a CUDA graph (no per-kernel launch cost); None = on for CUDA
+    without augmentation. Falls back to eager execution if capture fails."""
     seed: int = 0
     """Seeds the weight initialisation and the batch order."""
 
@@ -80,6 +83,10 @@ class TrainResult:
     steps: int = 0
     images: int = 0
     """Training images processed (for throughput)."""
+    cuda_graph: bool = False
+    """Whether the step ran as a captured CUDA graph."""
+    graph_error: str | None = None
+    """Why graph capture failed, when it did."""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -148,6 +155,40 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return 100.0 * correct / len(y)
 
 
+class _SGD:
+    """SGD with (Nesterov) momentum and decoupled-from-nothing L2 decay, written with foreach ops.
+
+    Why not torch.optim.SGD: the learning rate here is a device tensor, so the whole step (forward,
+    backward, clip, update) can be captured once as a CUDA graph and replayed with a new rate each step.
+    Zero-initialised momentum buffers give exactly PyTorch's first step (buf = grad, no dampening).
+    """
+
+    def __init__(self, params, momentum, nesterov, weight_decay, grad_clip):
+        self.params = [p for p in params if p.requires_grad]
+        self.bufs = [torch.zeros_like(p) for p in self.params]
+        self.momentum, self.nesterov, self.wd, self.clip = momentum, nesterov, weight_decay, grad_clip
+
+    @torch.no_grad()
+    def step(self, grads, lr: torch.Tensor) -> None:
+        pairs = [(p, g, b) for p, g, b in zip(self.params, grads, self.bufs) if g is not None]
+        if not pairs:
+            return
+        ps, gs, bs = (list(t) for t in zip(*pairs))
+        if self.clip:
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(gs)))
+            torch._foreach_mul_(gs, torch.clamp(self.clip / (norm + 1e-6), max=1.0))
+        if self.wd:
+            torch._foreach_add_(gs, ps, alpha=self.wd)
+        if self.momentum:
+            torch._foreach_mul_(bs, self.momentum)
+            torch._foreach_add_(bs, gs)
+            if self.nesterov:
+                torch._foreach_add_(gs, bs, alpha=self.momentum)
+            else:
+                gs = bs
+        torch._foreach_add_(ps, torch._foreach_mul(gs, lr), alpha=-1.0)
+
+
 def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = None,
                 emit=None, stop=None) -> TrainResult:
     """Train ``model`` (already built; moved here to the data's device) and measure it.
@@ -162,6 +203,7 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
     cuda = device.type == "cuda"
     amp = cuda if cfg.amp is None else bool(cfg.amp)
     cl = cuda if cfg.channels_last is None else bool(cfg.channels_last)
+    graph = (cuda and not cfg.augment) if cfg.cuda_graph is None else bool(cfg.cuda_graph and cuda)
     model = model.to(device)
     if cl:
         model = model.to(memory_format=torch.channels_last)
@@ -175,41 +217,52 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
         total = min(total, cfg.max_steps)
 
     gen = torch.Generator().manual_seed(cfg.seed)       # batch order: reproducible, caller's state untouched
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-                          weight_decay=cfg.weight_decay)
+    opt = _SGD(model.parameters(), cfg.momentum, cfg.nesterov, cfg.weight_decay, cfg.grad_clip)
+    lr_t = torch.zeros((), device=device)
+    idx_buf = torch.zeros(batch, dtype=torch.long, device=device)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+
+    def step_fn():
+        """One optimisation step on the batch named by idx_buf (eager, or captured once as a graph)."""
+        xb, yb = tx.index_select(0, idx_buf), ty.index_select(0, idx_buf)
+        if cfg.augment:
+            xb = _augment(xb, gen)
+        if cl:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = model(xb)
+            loss = F.cross_entropy(logits.float(), yb)
+        grads = torch.autograd.grad(loss, opt.params, allow_unused=True)   # unused: dead cell nodes
+        opt.step(grads, lr_t)
+        loss_sum.add_(loss.detach() * batch)
+        correct.add_((logits.detach().argmax(1) == yb).sum())
+
     res = TrainResult(val_acc=float("nan"), test_acc=None)
     t0 = time.perf_counter()
-    step = 0
+    step, captured = 0, None
     for epoch in range(cfg.epochs):
         if step >= total or (stop is not None and stop.is_set()):
             break
         model.train()
         perm = torch.randperm(n_train, generator=gen).to(device)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
+        loss_sum.zero_()
+        correct.zero_()
         seen = 0
         for k in range(steps_per_epoch):
             if step >= total or (stop is not None and stop.is_set()):
                 break
-            idx = perm[k * batch:(k + 1) * batch]
-            xb, yb = tx[idx], ty[idx]
-            if cfg.augment:
-                xb = _augment(xb, gen)
-            if cl:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            for group in opt.param_groups:                 # cosine annealing to 0, per step
-                group["lr"] = 0.5 * cfg.lr * (1 + math.cos(math.pi * step / total))
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                logits = model(xb)
-                loss = F.cross_entropy(logits, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            loss_sum += loss.detach().float() * len(yb)
-            correct += (logits.detach().argmax(1) == yb).sum()
-            seen += len(yb)
+            idx_buf.copy_(perm[k * batch:(k + 1) * batch])
+            lr_t.fill_(0.5 * cfg.lr * (1 + math.cos(math.pi * step / total)))   # cosine to 0, per step
+            if captured is not None:
+                captured.replay()
+            else:
+                step_fn()
+                # Why capture after 3 eager steps: cuDNN picks its kernels and the allocator warms up on
+                # real steps (which count as training); the graph then replays the identical step.
+                if graph and step == 2 and total > 4:
+                    captured = _capture(step_fn, res)
+            seen += batch
             step += 1
         if seen == 0:
             break
@@ -225,8 +278,21 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
             emit("epoch", epoch=epoch + 1, of=cfg.epochs, train_loss=res.train_loss, train_acc=res.train_acc,
                  val_acc=res.val_acc, seconds=time.perf_counter() - t0)
     res.steps = step
+    res.cuda_graph = captured is not None
     if cfg.test_subset != 0:
         res.test_acc = evaluate(model, data.test_x[:cfg.test_subset], data.test_y[:cfg.test_subset],
                                 cfg.eval_batch_size, amp, cl)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _capture(step_fn, res: TrainResult):
+    """Capture ``step_fn`` as a CUDA graph; on any failure keep training eagerly (and say why)."""
+    try:
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g, capture_error_mode="thread_local"):
+            step_fn()
+        return g
+    except Exception as exc:  # noqa: BLE001 - a graph is an optimisation, never a reason to fail
+        res.graph_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return None

@@ -1,0 +1,205 @@
+"""The ``nasbench-lab`` command. Argument parsing lives here and only here (house rule 4).
+
+Bad input exits with status 2 and one line on stderr naming the problem, never a traceback: every
+library error is a ValueError subclass with a message written for the user.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message):
+        raise SystemExit(_fail(f"{self.prog}: {message}"))
+
+
+def _fail(msg: str) -> int:
+    line = (msg.strip().splitlines() or ["unknown error"])[0]
+    if not line.startswith("nasbench-lab"):
+        line = "nasbench-lab: error: " + line
+    sys.stderr.write(line + "\n")
+    return 2
+
+
+def _add_fidelity(p):
+    g = p.add_argument_group("training fidelity (estimators train / lowfi)")
+    g.add_argument("--epochs", type=int, help="training epochs per candidate")
+    g.add_argument("--train-subset", type=int, help="training images per candidate (0: all)")
+    g.add_argument("--val-subset", type=int, help="validation images for the score")
+    g.add_argument("--test-subset", type=int, help="test images for the reported test accuracy (0: skip)")
+    g.add_argument("--batch-size", type=int, help="training batch size")
+    g.add_argument("--lr", type=float, help="peak learning rate")
+    g.add_argument("--skeleton", help="network size as JSON, e.g. '{\"C\": 16, \"N\": 5}' for nb201")
+    g.add_argument("--data-root", help="folder holding the dataset files")
+    g.add_argument("--no-download", action="store_true", help="never try to download a missing dataset")
+
+
+def _fidelity(args, estimator: str):
+    from .estimators import LOW_FIDELITY, Fidelity
+    import dataclasses
+    base = dataclasses.replace(LOW_FIDELITY) if estimator == "lowfi" else Fidelity()
+    for field in ("epochs", "val_subset", "test_subset", "batch_size", "lr"):
+        v = getattr(args, field, None)
+        if v is not None:
+            setattr(base, field, v)
+    if getattr(args, "train_subset", None) is not None:
+        base.train_subset = args.train_subset or None
+    if getattr(args, "skeleton", None):
+        try:
+            base.skeleton = json.loads(args.skeleton)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--skeleton is not valid JSON ({exc.msg}): {args.skeleton!r}") from None
+        if not isinstance(base.skeleton, dict):
+            raise ValueError(f"--skeleton must be a JSON object, got {args.skeleton!r}")
+    return base
+
+
+def _estimator_options(args) -> dict:
+    opts = {}
+    if args.estimator in ("train", "lowfi"):
+        opts["fidelity"] = _fidelity(args, args.estimator)
+        opts["download"] = not args.no_download
+        if args.data_root:
+            opts["data_root"] = args.data_root
+    return opts
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="nasbench-lab", description="Neural Architecture Search workbench")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    s = sub.add_parser("search", help="run an architecture search")
+    s.add_argument("--space", default="nb201")
+    s.add_argument("--strategy", default="random")
+    s.add_argument("--estimator", default="train")
+    s.add_argument("--budget", type=int, default=10, help="evaluations (multi-trial) or epochs (one-shot)")
+    s.add_argument("--dataset", default="fashion-mnist")
+    s.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--store", help="SQLite file to record the run in (resumable)")
+    s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="strategy option (repeatable), value parsed as JSON when possible")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_fidelity(s)
+
+    t = sub.add_parser("train", help="train one architecture from scratch and report its test accuracy")
+    t.add_argument("--space", default="nb201")
+    t.add_argument("--arch", required=True, help="architecture string, or a reference name (see info)")
+    t.add_argument("--dataset", default="fashion-mnist")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--estimator", default="train", choices=["train", "lowfi"])
+    t.add_argument("--json", action="store_true")
+    _add_fidelity(t)
+
+    i = sub.add_parser("info", help="versions, device, datasets found, spaces, strategies, estimators")
+    i.add_argument("--json", action="store_true")
+    return p
+
+
+def _parse_options(pairs) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option needs KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def cmd_search(args) -> int:
+    from .search import search
+    result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
+                    dataset=args.dataset, device=args.device, seed=args.seed, store=args.store,
+                    strategy_options=_parse_options(args.option), estimator_options=_estimator_options(args))
+    if args.json:
+        print(result.to_json())
+    else:
+        b = result.best
+        print(f"run {result.run_id}: {result.strategy} on {result.space} with {result.estimator}, "
+              f"{len(result.evaluations)} evaluations in {result.seconds:.1f} s")
+        if b is not None:
+            test = "n/a" if b.test_acc is None else f"{b.test_acc:.2f} %"
+            print(f"best: {b.arch}\n  val acc {b.val_acc:.2f} %, test acc {test}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .estimators import get_estimator
+    from .spaces import get_space
+    space = get_space(args.space)
+    arch = space.reference(args.arch) if args.arch in space.references() else space.from_str(args.arch)
+    opts = _estimator_options(args)
+    est = get_estimator(args.estimator, dataset=args.dataset, device=args.device, **opts)
+    ev = est.evaluate(space, arch, seed=args.seed)
+    if args.json:
+        print(json.dumps(ev.to_dict()))
+    else:
+        m = ev.metrics
+        print(f"{ev.arch}\n  val acc {ev.val_acc:.2f} %, test acc {ev.test_acc if ev.test_acc is None else round(ev.test_acc, 2)} %, "
+              f"{m.get('params', 0):,} params, {m.get('flops', 0) / 1e6:.1f} MFLOPs, {ev.cost:.1f} s")
+    return 0
+
+
+def cmd_info(args) -> int:
+    import platform
+    import torch
+    from . import __version__
+    from .data import find_datasets
+    from .estimators import list_estimators
+    from .spaces import get_space, list_spaces
+    from .strategies import list_strategies
+    info = {"nasbench_lab": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "cuda_available": torch.cuda.is_available(),
+            "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+            "cpu_threads": torch.get_num_threads(), "datasets": find_datasets(),
+            "spaces": {n: get_space(n).describe() for n in list_spaces()},
+            "strategies": list_strategies(), "estimators": list_estimators()}
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"nasbench_lab {info['nasbench_lab']}  python {info['python']}  torch {info['torch']}")
+    print(f"device: {info['device']} (cuda available: {info['cuda_available']}), cpu threads {info['cpu_threads']}")
+    print("datasets:")
+    for name, where in info["datasets"].items():
+        print(f"  {name:14s} {where or 'not found (downloaded on first use when online)'}")
+    print("spaces:")
+    for name, d in info["spaces"].items():
+        size = d.get("size")
+        print(f"  {name:8s} size {size if size is not None else '?'}; references: {', '.join(d.get('references', []))}")
+    print("strategies: " + ", ".join(info["strategies"]))
+    print("estimators: " + ", ".join(info["estimators"]))
+    return 0
+
+
+COMMANDS = {"search": cmd_search, "train": cmd_train, "info": cmd_info}
+
+
+def main(argv=None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except ValueError as exc:                # every library error names the problem
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted (finished evaluations are kept in the store when --store is given)")
+    except RuntimeError as exc:             # e.g. CUDA out of memory: still one clear line
+        if os.environ.get("NASBENCH_LAB_DEBUG"):
+            raise
+        return _fail(f"{type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
