@@ -1,0 +1,86 @@
+"""The fixed training protocols of the lab's tabular benchmark.
+
+A tabular benchmark is only as good as the one protocol every architecture is trained with: same data,
+same skeleton, same schedule, same seeds. These are those protocols, written down as data; the table
+file stores the protocol it was built with, and ``nasbench-lab bench info`` prints it.
+
+``full``   the target task: NB201 skeleton C=16, N=1 on Fashion-MNIST 28x28, 3 epochs over a fixed
+           subset of the training split, SGD-Nesterov + cosine, validation curve every epoch, test on
+           the whole 10k test set.
+``lowfi``  the proxy task (for the "a proxy that misleads" pitfall): C=8, one epoch over 1,024 images.
+``tiny``   for tests on the CPU: synthetic data, a handful of steps.
+
+Why so short: the full table must be built in about ten minutes of one GPU (6,466 cells x 2 seeds),
+and a teaching benchmark needs the ranking, not state-of-the-art accuracy. The seed-vs-seed Kendall
+tau that ``bench info`` prints says how much of the ranking is signal.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    """Setting name stored in the table (full, lowfi, tiny)."""
+    dataset: str = "fashion-mnist"
+    """Dataset (see nasbench_lab.data)."""
+    C: int = 16
+    """NB201 skeleton: channels of the first stage."""
+    N: int = 1
+    """NB201 skeleton: cells per stage."""
+    epochs: int = 3
+    """Training epochs."""
+    batch_size: int = 128
+    """Training batch size."""
+    lr: float = 0.1
+    """Peak learning rate (cosine to 0 over all steps)."""
+    weight_decay: float = 5e-4
+    """L2 weight decay."""
+    train_subset: int | None = 5_000
+    """Training images (the first of the fixed, shuffled training split)."""
+    val_subset: int | None = 2_000
+    """Validation images scored after every epoch."""
+    test_subset: int | None = None
+    """Test images (None: the whole test split)."""
+    seeds: tuple = (0, 1)
+    """Training seeds; each architecture is trained once per seed."""
+    augment: bool = False
+    """On-device crop/flip augmentation."""
+    notes: str = ""
+    """Free text shown by bench info."""
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["seeds"] = list(self.seeds)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Protocol":
+        d = dict(d)
+        d["seeds"] = tuple(d.get("seeds", (0,)))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def train_config(self, seed: int):
+        from ..train import TrainConfig
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           weight_decay=self.weight_decay, train_subset=self.train_subset,
+                           val_subset=self.val_subset, test_subset=self.test_subset, augment=self.augment,
+                           seed=seed)
+
+
+PROTOCOLS = {
+    "full": Protocol("full", notes="the target task"),
+    "lowfi": Protocol("lowfi", C=8, N=1, epochs=1, train_subset=1_024, val_subset=1_000, test_subset=None,
+                      notes="the proxy task: 1 epoch, 1,024 images, half the channels"),
+    "tiny": Protocol("tiny", dataset="synthetic", C=4, N=1, epochs=2, batch_size=64, train_subset=256,
+                     val_subset=200, test_subset=200, seeds=(0, 1), notes="CPU tests only"),
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown benchmark setting {name!r}; choose one of: {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name]

@@ -1,0 +1,218 @@
+"""The shipped tabular benchmark: file format, merge, and the query API.
+
+File format (no pickle): one compressed NumPy ``.npz`` read with ``allow_pickle=False``. Arrays:
+
+``archs``                   the 6,466 canonical NB201 strings (unicode array), row order of every array
+``meta``                    UTF-8 JSON (as uint8): protocols, build figures, device, date
+``<setting>.val_curve``     float32 [archs, seeds, epochs]: validation accuracy (%) after each epoch
+``<setting>.test_acc``      float32 [archs, seeds]: test accuracy (%) after the last epoch
+``<setting>.train_loss``    float32 [archs, seeds]
+``<setting>.seconds``       float32 [archs, seeds]: measured training seconds (the simulated cost)
+``<setting>.params``        int64 [archs];  ``<setting>.flops`` int64 [archs] (forward FLOPs per image)
+``latency_ms``              float32 [archs]: batch-1 forward latency of the full-setting network
+Missing values are NaN (a partial build is still a valid, smaller table; ``info`` reports coverage).
+"""
+from __future__ import annotations
+
+import json
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..spaces.nb201 import NB201Arch, NB201Space
+from .protocol import Protocol
+
+TABLE_NAME = "nb201_fmnist.npz"
+
+
+class TableError(ValueError):
+    """Missing or malformed benchmark table, or a bad query."""
+
+
+def default_path() -> Path:
+    """The table shipped inside the package (works for editable and regular installs)."""
+    return Path(str(resources.files("nasbench_lab.bench") / "data" / TABLE_NAME))
+
+
+def merge(out_dir, path=None, settings=None, extra_meta: dict | None = None) -> Path:
+    """Collect shard records (and latency.jsonl) from ``out_dir`` into one table file."""
+    from .builder import read_records
+    from .protocol import get_protocol
+    space = NB201Space()
+    unique = space.unique()
+    recs = read_records(out_dir)
+    settings = settings or sorted({r["setting"] for r in recs})
+    arrays: dict[str, np.ndarray] = {"archs": np.array([str(a) for a in unique])}
+    meta = {"protocols": {}, "built": time.strftime("%Y-%m-%d %H:%M:%S"), **(extra_meta or {})}
+    A = len(unique)
+    for s in settings:
+        p = get_protocol(s)
+        seeds = list(p.seeds)
+        meta["protocols"][s] = p.to_dict()
+        curve = np.full((A, len(seeds), p.epochs), np.nan, np.float32)
+        test, loss, secs = (np.full((A, len(seeds)), np.nan, np.float32) for _ in range(3))
+        params, flops = np.full(A, -1, np.int64), np.full(A, -1, np.int64)
+        graphs = 0
+        for r in recs:
+            if r.get("setting") != s or r["seed"] not in seeds:
+                continue
+            i, k = r["index"], seeds.index(r["seed"])
+            c = r["val_curve"][:p.epochs]
+            curve[i, k, :len(c)] = c
+            test[i, k] = np.nan if r["test_acc"] is None else r["test_acc"]
+            loss[i, k], secs[i, k] = r["train_loss"], r["seconds"]
+            params[i] = r["params"]
+            if r["flops"] >= 0:                      # measured on the first seed only
+                flops[i] = r["flops"]
+            graphs += bool(r.get("cuda_graph"))
+        arrays.update({f"{s}.val_curve": curve, f"{s}.test_acc": test, f"{s}.train_loss": loss,
+                       f"{s}.seconds": secs, f"{s}.params": params, f"{s}.flops": flops})
+        meta.setdefault("records", {})[s] = int(np.isfinite(test).sum())
+        meta.setdefault("cuda_graph_records", {})[s] = graphs
+    lat = np.full(A, np.nan, np.float32)
+    lat_path = Path(out_dir) / "latency.jsonl"
+    if lat_path.exists():
+        for line in lat_path.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            lat[r["index"]] = r["latency_ms"]
+            meta["latency_device"] = r.get("device")
+    arrays["latency_ms"] = lat
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    path = Path(path) if path else default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+class BenchTable:
+    """Query the tabular benchmark: any of the 15,625 NB201 strings, by setting, epoch and seed."""
+
+    def __init__(self, path=None):
+        path = Path(path) if path else default_path()
+        if not path.is_file():
+            raise TableError(f"benchmark table not found at {path}; build it with `nasbench-lab bench build` "
+                             f"(needs a GPU for the full table) or pass the path of one")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                self._a = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise TableError(f"cannot read benchmark table {path}: {exc}") from None
+        self.path = path
+        self.meta = json.loads(self._a["meta"].tobytes().decode())
+        self.archs = [str(a) for a in self._a["archs"]]
+        self._row = {a: i for i, a in enumerate(self.archs)}
+        self.space = NB201Space()
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def settings(self) -> list[str]:
+        return list(self.meta["protocols"])
+
+    def protocol(self, setting: str = "full") -> Protocol:
+        self._check_setting(setting)
+        return Protocol.from_dict(self.meta["protocols"][setting])
+
+    def _check_setting(self, setting):
+        if setting not in self.meta["protocols"]:
+            raise TableError(f"setting {setting!r} is not in this table; it has: {', '.join(self.settings)}")
+
+    def row(self, arch) -> int:
+        """Row of ``arch`` (a string or NB201Arch, any of the 15,625: mapped through ``canonical``)."""
+        a = arch if isinstance(arch, NB201Arch) else self.space.from_str(arch)
+        return self._row[str(self.space.canonical(a))]
+
+    def array(self, name: str, setting: str = "full") -> np.ndarray:
+        key = name if name == "latency_ms" else f"{setting}.{name}"
+        if key not in self._a:
+            raise TableError(f"no array {key!r} in the table")
+        return self._a[key]
+
+    # ------------------------------------------------------------------ queries
+    def query(self, arch, setting: str = "full", seed: int | None = None, epoch: int | None = None) -> dict:
+        """One architecture's record. seed None: mean over seeds; epoch None: the last (1-based)."""
+        self._check_setting(setting)
+        i = self.row(arch)
+        p = self.protocol(setting)
+        seeds = list(p.seeds)
+        if seed is not None and seed not in seeds:
+            raise TableError(f"seed {seed} not in the table; seeds are {seeds}")
+        if epoch is not None and not 1 <= epoch <= p.epochs:
+            raise TableError(f"epoch must be between 1 and {p.epochs}, got {epoch}")
+        ks = seeds.index(seed) if seed is not None else slice(None)
+        curve = self.array("val_curve", setting)[i, ks]
+        curves = curve if curve.ndim == 2 else curve[None]
+        e = (epoch or p.epochs) - 1
+        secs = self.array("seconds", setting)[i, ks]
+        test = self.array("test_acc", setting)[i, ks]
+        mean = lambda v: None if not np.isfinite(np.nanmean(v)) else float(np.nanmean(v))  # noqa: E731
+        with np.errstate(all="ignore"), _quiet():
+            return {"arch": arch if isinstance(arch, str) else str(arch), "canonical": self.archs[i],
+                    "setting": setting, "seed": seed, "epoch": e + 1,
+                    "val_acc": mean(curves[:, e]),
+                    "test_acc": mean(test) if epoch in (None, p.epochs) else None,
+                    "val_curve": [mean(curves[:, j]) for j in range(p.epochs)],
+                    "train_loss": mean(self.array("train_loss", setting)[i, ks]),
+                    "params": int(self.array("params", setting)[i]), "flops": int(self.array("flops", setting)[i]),
+                    "latency_ms": mean(self._a["latency_ms"][i:i + 1]),
+                    # simulated cost: the measured training time, pro rata for an earlier epoch
+                    "cost": None if mean(secs) is None else mean(secs) * (e + 1) / p.epochs}
+
+    def scores(self, setting: str = "full", metric: str = "val_acc", seed: int | None = None) -> np.ndarray:
+        """One number per canonical architecture (NaN where missing)."""
+        with np.errstate(all="ignore"), _quiet():
+            if metric == "val_acc":
+                v = self.array("val_curve", setting)[:, :, -1]
+            elif metric in ("test_acc", "train_loss", "seconds"):
+                v = self.array(metric, setting)
+            else:
+                raise TableError(f"unknown metric {metric!r}; use val_acc, test_acc, train_loss or seconds")
+            if seed is None:
+                return np.nanmean(v, axis=1)
+            return v[:, list(self.protocol(setting).seeds).index(seed)]
+
+    def best(self, setting: str = "full", metric: str = "val_acc") -> dict:
+        s = self.scores(setting, metric)
+        return self.query(self.archs[int(np.nanargmax(s))], setting)
+
+    def info(self) -> dict:
+        """Protocol, coverage, best cell, spread, and the noise floor (seed vs seed Kendall tau)."""
+        from ..ranking import kendall_tau
+        out = {"path": str(self.path), "architectures": len(self.archs), "settings": {}, "meta": {
+            k: v for k, v in self.meta.items() if k != "protocols"}}
+        for s in self.settings:
+            p = self.protocol(s)
+            test = self.scores(s, "test_acc")
+            ok = np.isfinite(test)
+            d = {"protocol": p.to_dict(), "covered": int(ok.sum())}
+            if ok.any():
+                d["best"] = self.best(s, "val_acc")
+                d["test_acc"] = {q: float(np.nanpercentile(test, v)) for q, v in
+                                 (("min", 0), ("p25", 25), ("median", 50), ("p75", 75), ("max", 100))}
+                if len(p.seeds) >= 2:
+                    a, b = self.scores(s, "test_acc", p.seeds[0]), self.scores(s, "test_acc", p.seeds[1])
+                    m = np.isfinite(a) & np.isfinite(b)
+                    d["tau_seed0_vs_seed1"] = kendall_tau(a[m], b[m]) if m.sum() > 2 else None
+            out["settings"][s] = d
+        if {"full", "lowfi"} <= set(self.settings):
+            a, b = self.scores("lowfi", "val_acc"), self.scores("full", "test_acc")
+            m = np.isfinite(a) & np.isfinite(b)
+            out["tau_lowfi_vs_full"] = kendall_tau(a[m], b[m]) if m.sum() > 2 else None
+        return out
+
+
+class _quiet:
+    """Silence numpy's 'mean of empty slice' warnings for rows a partial build does not cover."""
+
+    def __enter__(self):
+        import warnings
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+
+    def __exit__(self, *a):
+        return self._w.__exit__(*a)
