@@ -36,6 +36,9 @@ def main():
     ap.add_argument("--device", default="cuda", help="cpu for a dry run of the script itself")
     ap.add_argument("--settings", default="full,lowfi")
     ap.add_argument("--probe-setting", default="full")
+    ap.add_argument("--reserve", type=float, default=170, help="seconds kept after the build for later phases")
+    ap.add_argument("--layouts", default="4x4,8x2", help="workers x threads layouts to probe")
+    ap.add_argument("--no-oneshot", action="store_true")
     a = ap.parse_args()
     t_end = time.time() + a.seconds
     out = Path(a.out)
@@ -83,7 +86,7 @@ def main():
     bdir = a.build_dir
     common = ["benchmarks/bench_build.py", "--device", dev, "--out", bdir, "--data-root", a.data_root, "--json",
               "--setting", a.probe_setting]
-    layouts = [(4, 4), (8, 2), (2, 8)]
+    layouts = [tuple(int(v) for v in x.split("x")) for x in a.layouts.split(",")]
     best, best_ips = (8, 2), 0.0
     for i, (w, th) in enumerate(layouts):
         extra = [] if i == 0 else ["--skip-reference"]
@@ -95,7 +98,7 @@ def main():
     note("layout", workers=best[0], threads=best[1], train_images_per_s=best_ips)
 
     if not a.skip_build:
-        budget = t_end - time.time() - 170          # leave time for latency + one-shot checks + packing
+        budget = t_end - time.time() - a.reserve    # leave time for latency (+ one-shot checks) + packing
         if budget > 30:
             code = ("import json,sys; from nasbench_lab.bench import builder; "
                     f"print(json.dumps(builder.build({bdir!r}, settings={settings!r}, device={dev!r}, "
@@ -106,9 +109,12 @@ def main():
                f"time_limit=45)}}))")
         run("latency", ["-c", lat], 70)
 
-    run("darts_step", ["benchmarks/darts_step.py", "--device", dev, "--steps", "10" if dev == "cuda" else "1",
+    if a.no_oneshot:
+        pass
+    elif (ROOT / "benchmarks" / "darts_step.py").exists():
+        run("darts_step", ["benchmarks/darts_step.py", "--device", dev, "--steps", "10" if dev == "cuda" else "1",
                         "--json"], 80)
-    if (ROOT / "benchmarks" / "oneshot_gpu_check.py").exists():
+    if not a.no_oneshot and (ROOT / "benchmarks" / "oneshot_gpu_check.py").exists():
         run("oneshot_gpu_check", ["benchmarks/oneshot_gpu_check.py", "--device", dev] + ([] if dev == "cuda" else ["--tiny"]),
             max(10, t_end - time.time() - 20))
 
