@@ -7,6 +7,9 @@ from .events import Event, EventBus, EventLog, StopFlag
 from .search import SearchResult, search
 from .spaces import get_space, list_spaces
 from .strategies import list_strategies
+from ._source_widgets import install as _install_widgets_finder
+
+_install_widgets_finder()          # `import nasbench_lab.widgets` from an uninstalled checkout
 
 __version__ = "0.1.0"
 

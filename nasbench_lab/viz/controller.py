@@ -1,0 +1,70 @@
+"""The RL controller (Zoph & Le, "Neural Architecture Search with Reinforcement Learning", ICLR 2017):
+the probability of each choice, per decision, over controller steps; then the reward against the
+moving-average baseline (REINFORCE pushes up the choices whose reward beat the baseline) and the
+policy's entropy (how far it still explores).
+"""
+from __future__ import annotations
+
+import math
+
+from ._spec import axis_name, axis_ref, base_layout, grid, op_colour, series_colour, spec, to_figure
+from .records import controller_history
+
+
+def _choice_names(h: dict, choices, space, n_dec: int) -> list:
+    if choices is None and h.get("choices"):
+        choices = h["choices"]
+    if choices is None and space is not None:
+        from ..spaces import get_space
+        sp = get_space(space) if isinstance(space, str) else space
+        choices = [list(d.choices) for d in sp.decisions()]
+    if choices is None:
+        return [None] * n_dec
+    return [[str(c) for c in row] for row in choices] + [None] * max(0, n_dec - len(choices))
+
+
+def controller_spec(events, choices=None, space=None, max_decisions: int = 12, cols: int = 4,
+                    title: str | None = None) -> dict:
+    """``choices``: names per decision (else the events' own, else ``space.decisions()``, else indices)."""
+    h = controller_history(events)
+    probs = h["probs"]
+    n_dec = max([len(p) for p in probs] + [len(h["decisions"])])
+    names = _choice_names(h, choices, space, n_dec)
+    shown_dec = list(range(min(n_dec, max_decisions)))
+    n = len(shown_dec) + 2
+    cols = max(1, min(cols, n))
+    rows = math.ceil(n / cols)
+    titles = [h["decisions"][d] if d < len(h["decisions"]) else f"decision {d}" for d in shown_dec]
+    titles += ["reward vs baseline", "entropy"]
+    head = title or ("controller probabilities per decision" +
+                     (f" (first {len(shown_dec)} of {n_dec})" if n_dec > len(shown_dec) else ""))
+    layout = base_layout(head, height=max(320, 60 + 190 * rows))
+    layout.update(grid(rows, cols, titles, hspace=0.05, vspace=0.3 / max(rows, 1), top=0.94))
+    data, legend_done = [], set()
+    for k, d in enumerate(shown_dec):
+        n_choice = max([len(p[d]) for p in probs if d < len(p)] + [0])
+        for c in range(n_choice):
+            label = names[d][c] if names[d] and c < len(names[d]) else f"choice {c}"
+            colour = op_colour(label) if names[d] else series_colour(c)
+            ys = [p[d][c] if d < len(p) and c < len(p[d]) else None for p in probs]
+            data.append({"type": "scatter", "mode": "lines", "x": h["steps"], "y": ys, "name": label,
+                         "legendgroup": label, "showlegend": label not in legend_done, "xaxis": axis_ref("x", k),
+                         "yaxis": axis_ref("y", k), "line": {"color": colour, "width": 1.8},
+                         "hovertemplate": f"{label}<br>step %{{x}}: %{{y:.3f}}<extra></extra>"})
+            legend_done.add(label)
+        layout[axis_name("y", k)].update({"range": [0, 1.02], "tickfont": {"size": 8}})
+        layout[axis_name("x", k)].update({"tickfont": {"size": 8}})
+    kr, ke = len(shown_dec), len(shown_dec) + 1
+    for key, colour, dash in (("reward_mean", "#2ca02c", "solid"), ("baseline", "#7f7f7f", "dash")):
+        data.append({"type": "scatter", "mode": "lines+markers", "x": h["steps"], "y": h[key], "name": key,
+                     "xaxis": axis_ref("x", kr), "yaxis": axis_ref("y", kr), "marker": {"size": 4},
+                     "line": {"color": colour, "dash": dash}})
+    data.append({"type": "scatter", "mode": "lines", "x": h["steps"], "y": h["entropy"], "name": "entropy",
+                 "xaxis": axis_ref("x", ke), "yaxis": axis_ref("y", ke), "line": {"color": "#9467bd"}})
+    for k in (kr, ke):
+        layout[axis_name("x", k)].update({"title": {"text": "step"}, "tickfont": {"size": 8}})
+    return spec(data, layout)
+
+
+def controller_figure(events, backend: str = "auto", **kw):
+    return to_figure(controller_spec(events, **kw), backend)

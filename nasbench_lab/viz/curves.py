@@ -1,0 +1,93 @@
+"""Curves over a run: the live history (every evaluation and the best so far, supernet epochs), and
+anytime curves that race strategies (best-so-far against evaluations or simulated time, mean and a
+confidence band over seeds, as in the NAS-Bench-201 and NATS-Bench papers' comparison plots).
+"""
+from __future__ import annotations
+
+from ._spec import BEST, axis_name, axis_ref, base_layout, grid, rgba, series_colour, spec, to_figure
+from .records import anytime_curve, band, best_so_far, epoch_rows, evaluation_rows
+
+
+def history_spec(events, title: str | None = None, y: str = "val_acc") -> dict:
+    """Evaluations (points) and the best so far (step line); a second panel with the ``epoch`` events
+    (supernet training of one-shot strategies) when there are any."""
+    evals = evaluation_rows(events)
+    epochs = epoch_rows(events)
+    rows = 2 if epochs else 1
+    titles = ["evaluations", "training epochs"] if epochs else None
+    best = evals[-1].get("best_val_acc") if evals else None
+    head = title or (f"history — {len(evals)} evaluations" + (f", best {best:.2f}" if best is not None else ""))
+    layout = base_layout(head, height=340 if rows == 1 else 560)
+    layout.update(grid(rows, 1, titles, vspace=0.16, top=0.95 if epochs else 1.0))
+    xs = [r["index"] + 1 for r in evals]
+    hover = [f"#{r['index'] + 1} {r.get('arch')}<br>{y} {r.get(y)}" for r in evals]
+    data = [{"type": "scatter", "mode": "markers", "x": xs, "y": [r.get(y) for r in evals], "name": y,
+             "text": hover, "hoverinfo": "text", "marker": {"size": 7, "color": "#1f77b4", "opacity": 0.75}},
+            {"type": "scatter", "mode": "lines", "x": xs, "y": best_so_far(r.get(y) for r in evals),
+             "name": "best so far", "line": {"color": BEST, "width": 2.5, "shape": "hv"}}]
+    if any(r.get("test_acc") is not None for r in evals):
+        data.append({"type": "scatter", "mode": "markers", "x": xs, "y": [r.get("test_acc") for r in evals],
+                     "name": "test_acc", "visible": "legendonly", "marker": {"size": 5, "color": "#2ca02c"}})
+    layout["xaxis"].update({"title": {"text": "evaluation"}})
+    layout["yaxis"].update({"title": {"text": y}})
+    if epochs:
+        ex = [r.get("epoch") for r in epochs]
+        for k, (key, colour) in enumerate((("train_acc", "#9467bd"), ("val_acc", "#d62728"))):
+            data.append({"type": "scatter", "mode": "lines+markers", "x": ex, "y": [r.get(key) for r in epochs],
+                         "name": f"epoch {key}", "xaxis": axis_ref("x", 1), "yaxis": axis_ref("y", 1),
+                         "line": {"color": colour}, "marker": {"size": 4}})
+        layout[axis_name("x", 1)].update({"title": {"text": "epoch"}})
+    return spec(data, layout)
+
+
+def history_figure(events, backend: str = "auto", **kw):
+    return to_figure(history_spec(events, **kw), backend)
+
+
+def _curve(run, x: str, y: str):
+    if isinstance(run, tuple) and len(run) == 2 and all(isinstance(v, (list, tuple)) for v in run):
+        return list(run[0]), list(run[1])
+    return anytime_curve(run, x, y)
+
+
+def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: float = 1.96, points: int = 200,
+                 show_runs: bool | None = None, title: str | None = None) -> dict:
+    """``runs``: {label: [run, run, ...]} with one run per seed, each an event list, evaluation rows or a
+    ready (xs, ys) pair. Draws the mean best-so-far and a mean +- z * standard-error band per label."""
+    if not isinstance(runs, dict):
+        raise ValueError("runs must be a dict {label: [run per seed, ...]}")
+    data = []
+    for i, (label, seeds) in enumerate(runs.items()):
+        colour = series_colour(i)
+        curves = [_curve(r, x, y) for r in seeds]
+        curves = [c for c in curves if c[0]]
+        if not curves:
+            continue
+        if x == "evaluations":
+            grid_x = list(range(1, max(max(c[0]) for c in curves) + 1))
+        else:                                           # simulated time: a regular grid over the range
+            lo, hi = min(c[0][0] for c in curves), max(c[0][-1] for c in curves)
+            grid_x = [lo + (hi - lo) * k / (points - 1) for k in range(points)] if hi > lo else [lo]
+        b = band(curves, grid_x, z)
+        if show_runs or (show_runs is None and len(curves) <= 3):
+            for xs, ys in curves:
+                data.append({"type": "scatter", "mode": "lines", "x": xs, "y": ys, "showlegend": False,
+                             "legendgroup": label, "line": {"color": rgba(colour, 0.3), "width": 1, "shape": "hv"},
+                             "hoverinfo": "skip", "name": f"{label} (seed)"})
+        if len(curves) > 1:
+            data.append({"type": "scatter", "mode": "lines", "x": b["x"], "y": b["lo"], "showlegend": False,
+                         "legendgroup": label, "line": {"width": 0, "shape": "hv"}, "hoverinfo": "skip",
+                         "name": f"{label} lower"})
+            data.append({"type": "scatter", "mode": "lines", "x": b["x"], "y": b["hi"], "fill": "tonexty",
+                         "fillcolor": rgba(colour, 0.18), "line": {"width": 0, "shape": "hv"}, "showlegend": False,
+                         "legendgroup": label, "hoverinfo": "skip", "name": f"{label} upper"})
+        data.append({"type": "scatter", "mode": "lines", "x": b["x"], "y": b["mean"], "legendgroup": label,
+                     "name": f"{label} (n={len(curves)})", "line": {"color": colour, "width": 2.5, "shape": "hv"}})
+    head = title or f"best {y} so far (mean and {'95 %' if abs(z - 1.96) < 1e-9 else f'{z} SE'} band over seeds)"
+    xlabel = "evaluations" if x == "evaluations" else "time (s, simulated where the estimator is a table)"
+    return spec(data, base_layout(head, height=380, xaxis={"title": {"text": xlabel}},
+                                  yaxis={"title": {"text": f"best {y}"}}))
+
+
+def anytime_figure(runs: dict, backend: str = "auto", **kw):
+    return to_figure(anytime_spec(runs, **kw), backend)

@@ -1,0 +1,283 @@
+"""From event streams and store rows to the tables the figures draw. No plotting here.
+
+Everything in ``viz`` reads events through ``records``: it accepts ``Event`` objects, their
+``to_dict()`` form, rows read back from the SQLite store (payload possibly still a JSON string) and
+``(kind, payload)`` pairs, so a live run and a replayed one draw exactly the same figure.
+The payload fields are the ones documented in ``nasbench_lab.events``.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Iterable
+
+
+def as_record(item) -> tuple[str | None, dict]:
+    """``(kind, payload)`` of one event-like item; kind is None for a bare evaluation row."""
+    if hasattr(item, "kind") and hasattr(item, "payload"):
+        kind, payload = item.kind, item.payload
+    elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str):
+        kind, payload = item
+    elif isinstance(item, dict) and "kind" in item:
+        kind = item["kind"]
+        payload = item.get("payload")
+        if payload is None:                      # a flat row: the payload fields sit next to 'kind'
+            payload = {k: v for k, v in item.items() if k not in ("kind", "run_id", "seq", "time")}
+    elif hasattr(item, "to_dict"):               # an Evaluation dataclass
+        kind, payload = None, item.to_dict()
+    elif isinstance(item, dict):
+        kind, payload = None, item
+    else:
+        raise TypeError(f"cannot read an event from {type(item).__name__}")
+    if isinstance(payload, str):                 # the store may hand back the JSON text
+        payload = json.loads(payload)
+    return kind, dict(payload or {})
+
+
+def records(events: Iterable, kind: str | None = None) -> list[dict]:
+    """Payloads of the events of one kind (all events when kind is None), in stream order."""
+    out = []
+    for item in events or ():
+        k, p = as_record(item)
+        if kind is None or k == kind:
+            out.append(p)
+    return out
+
+
+def evaluation_rows(items: Iterable) -> list[dict]:
+    """Evaluation records from events (kind ``evaluation``) or store rows / ``Evaluation`` objects."""
+    rows = []
+    for item in items or ():
+        k, p = as_record(item)
+        if k not in (None, "evaluation"):
+            continue
+        p = dict(p)
+        if isinstance(p.get("metrics"), str):
+            p["metrics"] = json.loads(p["metrics"])
+        p.setdefault("metrics", {})
+        p.setdefault("index", len(rows))
+        rows.append(p)
+    rows.sort(key=lambda r: r["index"])
+    return rows
+
+
+def _num(v) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def best_so_far(values: Iterable) -> list[float | None]:
+    """Running maximum (None entries keep the previous best)."""
+    out, best = [], None
+    for v in values:
+        v = _num(v)
+        if v is not None and (best is None or v > best):
+            best = v
+        out.append(best)
+    return out
+
+
+def anytime_curve(items: Iterable, x: str = "evaluations", y: str = "val_acc") -> tuple[list, list]:
+    """Best-so-far ``y`` against evaluations (1, 2, ...) or against time (cumulative ``cost``)."""
+    if x not in ("evaluations", "time"):
+        raise ValueError(f"x must be 'evaluations' or 'time', got {x!r}")
+    rows = evaluation_rows(items)
+    ys = best_so_far(r.get(y) for r in rows)
+    if x == "evaluations":
+        xs = [i + 1 for i in range(len(rows))]
+    else:
+        xs, t = [], 0.0
+        for r in rows:
+            t += _num(r.get("cost")) or 0.0
+            xs.append(t)
+    return xs, ys
+
+
+def step_value(xs: list, ys: list, at: float) -> float | None:
+    """The value of a best-so-far step function at ``at`` (None before its first point)."""
+    val = None
+    for x, y in zip(xs, ys):
+        if x > at:
+            break
+        val = y
+    return val
+
+
+def band(curves: list[tuple[list, list]], grid: list[float] | None = None, z: float = 1.96) -> dict:
+    """Mean and a normal-approximation confidence band (mean +- z * standard error) of several
+    best-so-far curves on a common grid. Only curves that have started count at a grid point."""
+    if grid is None:
+        grid = sorted({x for xs, _ in curves for x in xs})
+    mean, lo, hi, n = [], [], [], []
+    for g in grid:
+        vals = [v for xs, ys in curves if (v := step_value(xs, ys, g)) is not None]
+        n.append(len(vals))
+        if not vals:
+            mean.append(None), lo.append(None), hi.append(None)
+            continue
+        m = sum(vals) / len(vals)
+        sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+        half = z * sd / math.sqrt(len(vals))
+        mean.append(m), lo.append(m - half), hi.append(m + half)
+    return {"x": list(grid), "mean": mean, "lo": lo, "hi": hi, "n": n}
+
+
+def alpha_history(events: Iterable) -> dict:
+    """``alphas`` events as {cell: {epochs, edges, ops, weights[T][E][O], derived, skip_share}}.
+
+    Single-cell spaces use the cell key ``"cell"``; two-cell spaces (DARTS) send ``weights`` as a dict
+    cell -> per-edge lists, and keep their own keys ("normal", "reduce").
+    """
+    out: dict = {}
+    for p in records(events, "alphas"):
+        w = p.get("weights") or []
+        per_cell = w if isinstance(w, dict) else {"cell": w}
+        edges = p.get("edges")
+        for cell, weights in per_cell.items():
+            cell_edges = edges.get(cell) if isinstance(edges, dict) else edges
+            h = out.setdefault(cell, {"epochs": [], "edges": list(cell_edges or
+                                                                   [str(i) for i in range(len(weights))]),
+                                      "ops": list(p.get("ops") or []), "weights": [], "derived": [],
+                                      "skip_share": []})
+            h["epochs"].append(p.get("epoch", len(h["epochs"])))
+            h["weights"].append([[float(v) for v in row] for row in weights])
+            h["derived"].append(p.get("derived"))
+            h["skip_share"].append(p.get("skip_share"))
+    return out
+
+
+def population_history(events: Iterable) -> dict:
+    """``population`` events as per-generation statistics plus one record per member ever seen.
+
+    A member is alive when the latest snapshot lists it as alive and no ``removed`` list named it since.
+    """
+    gens, best, mean, size = [], [], [], []
+    members: dict = {}
+    last_gen = None
+    for k, p in enumerate(records(events, "population")):
+        g = p.get("generation", k)
+        last_gen = g
+        alive_now = set()
+        fits = []
+        for m in p.get("members", []):
+            mid = m.get("id")
+            rec = members.setdefault(mid, {"id": mid, "arch": m.get("arch"), "fitness": _num(m.get("fitness")),
+                                           "parent": m.get("parent"), "born": g, "removed_at": None})
+            rec["age"] = m.get("age")
+            rec["last_seen"] = g
+            if m.get("alive", True):
+                alive_now.add(mid)
+                if rec["fitness"] is not None:
+                    fits.append(rec["fitness"])
+            elif rec["removed_at"] is None:
+                rec["removed_at"] = g
+        for mid in p.get("removed", []) or []:
+            if mid in members and members[mid]["removed_at"] is None:
+                members[mid]["removed_at"] = g
+            alive_now.discard(mid)
+        for mid, rec in members.items():
+            rec["alive"] = mid in alive_now
+        gens.append(g)
+        size.append(len(alive_now))
+        best.append(max(fits) if fits else None)
+        mean.append(sum(fits) / len(fits) if fits else None)
+    return {"generations": gens, "best": best, "mean": mean, "size": size, "members": members,
+            "last_generation": last_gen}
+
+
+def controller_history(events: Iterable) -> dict:
+    """``controller`` events as steps, decision names, probs[T][D][C] and the reward statistics."""
+    h = {"steps": [], "decisions": [], "choices": None, "probs": [], "reward_mean": [], "baseline": [],
+         "entropy": []}
+    for k, p in enumerate(records(events, "controller")):
+        h["steps"].append(p.get("step", k))
+        h["decisions"] = list(p.get("decisions") or h["decisions"])
+        if p.get("choices"):
+            h["choices"] = [list(c) for c in p["choices"]]
+        h["probs"].append([[float(v) for v in row] for row in p.get("probs", [])])
+        for key in ("reward_mean", "baseline", "entropy"):
+            h[key].append(_num(p.get(key)))
+    return h
+
+
+def epoch_rows(events: Iterable) -> list[dict]:
+    return records(events, "epoch")
+
+
+def pareto_front(costs: list, accs: list) -> list[int]:
+    """Indices of the points no other point beats (lower or equal cost and higher or equal accuracy,
+    strictly better in one), sorted by cost. None entries are skipped."""
+    pts = [(c, a, i) for i, (c, a) in enumerate(zip(costs, accs)) if _num(c) is not None and _num(a) is not None]
+    pts.sort(key=lambda t: (t[0], -t[1]))
+    front, best = [], -math.inf
+    for c, a, i in pts:
+        if a > best:                             # cheapest-first sweep: a point survives if it is more accurate
+            front.append(i)
+            best = a
+    return front
+
+
+def _ranks(v: list[float]) -> list[float]:
+    """Average ranks (ties share the mean rank), 1-based."""
+    order = sorted(range(len(v)), key=lambda i: v[i])
+    r = [0.0] * len(v)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return r
+
+
+def rank_stats(pred: list, true: list, k: int = 5) -> dict:
+    """Kendall tau-b, Spearman rho and top-k overlap of two scorings of the same architectures.
+
+    Uses ``nasbench_lab.ranking`` when it offers ``kendall_tau``/``spearman``; the fallback here is the
+    textbook O(n^2) tau-b, fine for the few hundred points a scatter shows.
+    """
+    n = len(pred)
+    if n != len(true):
+        raise ValueError(f"pred and true must have the same length, got {n} and {len(true)}")
+    tau = rho = None
+    try:
+        from .. import ranking as _rk
+        tau = float(_rk.kendall_tau(pred, true)) if hasattr(_rk, "kendall_tau") else None
+        rho = float(_rk.spearman(pred, true)) if hasattr(_rk, "spearman") else None
+    except Exception:  # noqa: BLE001 - optional module, any shape: fall back to the local formulas
+        tau = rho = None
+    if tau is None and n >= 2:
+        conc = disc = tx = ty = 0
+        for i in range(n):
+            for j in range(i + 1, n):
+                dx, dy = pred[i] - pred[j], true[i] - true[j]
+                if dx == 0 and dy == 0:
+                    continue
+                if dx == 0:
+                    tx += 1
+                elif dy == 0:
+                    ty += 1
+                elif (dx > 0) == (dy > 0):
+                    conc += 1
+                else:
+                    disc += 1
+        denom = math.sqrt((conc + disc + tx) * (conc + disc + ty))
+        tau = (conc - disc) / denom if denom else float("nan")
+    if rho is None and n >= 2:
+        rx, ry = _ranks(list(pred)), _ranks(list(true))
+        mx, my = sum(rx) / n, sum(ry) / n
+        cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+        vx, vy = sum((a - mx) ** 2 for a in rx), sum((b - my) ** 2 for b in ry)
+        rho = cov / math.sqrt(vx * vy) if vx and vy else float("nan")
+    k = max(1, min(k, n)) if n else 0
+    top_pred = set(sorted(range(n), key=lambda i: -pred[i])[:k])
+    top_true = set(sorted(range(n), key=lambda i: -true[i])[:k])
+    return {"kendall_tau": tau, "spearman": rho, "k": k, "top_k_overlap": len(top_pred & top_true) / k if k else None,
+            "top_pred": sorted(top_pred), "top_true": sorted(top_true), "n": n}

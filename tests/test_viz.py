@@ -1,0 +1,326 @@
+"""Figure builders (nasbench_lab.viz): every builder from synthetic event streams, every space's DAG,
+oracle checks against brute force / scipy / the spaces' own discretisation, and the static fallback."""
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+import viz_streams as vs
+from nasbench_lab import EventLog, get_space, list_spaces, search, viz
+from nasbench_lab.events import Event
+from nasbench_lab.viz import records as rec
+
+pytest.importorskip("matplotlib")
+
+
+def _legend_names(s):
+    return {t["name"] for t in s["data"] if t.get("showlegend", True) and t.get("mode") == "lines"}
+
+
+# ---------------------------------------------------------------------------- DAGs of every space
+@pytest.mark.parametrize("space_name", list_spaces())
+def test_dag_every_space(space_name):
+    space = get_space(space_name)
+    archs = [space.sample(random.Random(s)) for s in range(3)] + [space.reference(r) for r in space.references()]
+    for arch in archs:
+        g = space.to_graph(arch)
+        s = viz.dag_spec(space, arch)
+        nodes = [t for t in s["data"] if t["name"] == "nodes"]
+        assert sum(len(t["x"]) for t in nodes) == g.number_of_nodes()
+        assert sorted(str(lab) for t in nodes for lab in t["text"]) == \
+            sorted(str(d.get("label")) for _, d in g.nodes(data=True))
+        ops = {str(d["op"]) for *_, d in g.edges(data=True)}
+        assert _legend_names(s) == ops                       # one legend entry per op present
+        for t in s["data"]:                                   # each op's edges drawn in that op's colour
+            if t.get("mode") == "lines":
+                rgb = viz._spec.rgba(viz.op_colour(t["name"]), 1.0).rsplit(",", 1)[0]
+                assert t["line"]["color"].rsplit(",", 1)[0] == rgb
+        arrows = [a for a in s["layout"]["annotations"] if a.get("showarrow")]
+        assert len(arrows) == g.number_of_edges()
+        # one subplot per cell: DARTS draws normal and reduction cells
+        n_cells = len({d.get("cell") for _, d in g.nodes(data=True)})
+        assert ("xaxis2" in s["layout"]) == (n_cells > 1)
+    fig = viz.dag_figure(space, archs[0])
+    assert space.to_str(archs[0])[:60] in fig.layout.title.text
+    viz.to_matplotlib(s)                                      # the static fallback draws it too
+
+
+def test_dag_labels_and_layout_nb201():
+    space = get_space("nb201")
+    arch = space.reference("best_cifar10")
+    s = viz.dag_spec(space, arch)
+    labels = [a["text"] for a in s["layout"]["annotations"] if a.get("text")]
+    assert sorted(labels) == sorted(arch.ops)                # every edge labelled by its op
+    pos = viz.graph_layout(space.to_graph(arch))
+    assert [pos[n][0] for n in range(4)] == [0.0, 1.0, 2.0, 3.0]   # topological order left to right
+    # edges that skip a node are arcs (their midpoint leaves the row), neighbours are straight
+    mids = {a["text"]: a["y"] for a in s["layout"]["annotations"] if a.get("text")}
+    assert any(abs(y) > 0.1 for y in mids.values())
+
+
+def test_darts_layout_inputs_stacked():
+    space = get_space("darts")
+    g = space.to_graph(space.reference("DARTS_V2"))
+    pos = viz.graph_layout(g)
+    for cell in ("normal", "reduce"):
+        a, b = pos[(cell, "c_{k-2}")], pos[(cell, "c_{k-1}")]
+        assert a[0] == b[0] == 0.0 and a[1] > b[1]           # both inputs in the first column, k-2 on top
+        assert pos[(cell, "c_{k}")][0] > max(pos[(cell, str(k))][0] for k in range(4))
+
+
+# ---------------------------------------------------------------------------- alphas
+def test_alpha_dag_matches_darts_derive():
+    """The kept (solid) edges of the alpha DAG are exactly the genotype DARTS' own discretisation derives."""
+    torch = pytest.importorskip("torch")
+    from nasbench_lab.spaces.darts_supernet import DartsSupernet
+    net = DartsSupernet(C=4, layers=2)
+    gen = torch.Generator().manual_seed(0)
+    w = {c: torch.softmax(torch.randn(14, 8, generator=gen), -1) for c in ("normal", "reduce")}
+    geno = net.derive(w)
+    for cell in ("normal", "reduce"):
+        g = viz.alpha_graph(net.edge_names(), net.op_names(), w[cell].tolist(), cell)
+        kept = sorted((v - 2, u, d["op"]) for u, v, d in g.edges(data=True) if d.get("mixed") and d["kept"])
+        expected = sorted((e // 2, inp, op) for e, (op, inp) in enumerate(geno.cell(cell)))
+        assert kept == expected
+
+
+def test_alpha_dag_style_by_weight():
+    events = vs.alphas_stream(epochs=5)
+    snap = rec.records(events, "alphas")[-1]
+    g = viz.alpha_graph(snap["edges"], snap["ops"], snap["weights"])
+    style = {(u, v): viz.dag.alpha_edge_style(u, v, d) for u, v, d in g.edges(data=True)}
+    strength = {(u, v): d["strength"] for u, v, d in g.edges(data=True)}
+    pairs = sorted(style, key=strength.get)
+    assert [style[e]["width"] for e in pairs] == sorted(style[e]["width"] for e in pairs)
+    assert [style[e]["opacity"] for e in pairs] == sorted(style[e]["opacity"] for e in pairs)
+    for (u, v), d in ((e[:2], e[2]) for e in g.edges(data=True)):
+        assert d["op"] == snap["ops"][max(range(len(snap["ops"])), key=lambda k: snap["weights"][
+            snap["edges"].index(f"{u}->{v}")][k])]
+    # DARTS two-cell snapshots draw both cells; mobile-style block names form a chain
+    s = viz.alpha_dag_spec(rec.records(vs.alphas_stream(3, darts=True), "alphas")[-1])
+    assert "xaxis2" in s["layout"]
+    chain = viz.alpha_graph([f"stage0.block{b}" for b in range(4)], ["k3_e3", "k5_e6", "skip"],
+                            [[0.2, 0.7, 0.1]] * 4)
+    assert list(chain.edges) == [(0, 1), (1, 2), (2, 3), (3, 4)]
+
+
+@pytest.mark.parametrize("darts", [False, True])
+def test_alpha_evolution(darts):
+    events = vs.alphas_stream(epochs=7, darts=darts)
+    s = viz.alpha_evolution_spec(events)
+    n_cells, n_edges, n_ops = (2, 14, 8) if darts else (1, 6, 5)
+    assert len(s["data"]) == n_cells * n_edges * n_ops
+    snaps = rec.records(events, "alphas")
+    first = s["data"][0]
+    w0 = snaps[0]["weights"]["normal"] if darts else snaps[0]["weights"]
+    assert first["x"] == list(range(1, 8)) and first["y"][0] == pytest.approx(w0[0][0])
+    skip = [t for t in s["data"] if t["name"] == "skip_connect"]
+    assert all(t["y"][-1] > t["y"][0] for t in skip)          # the synthetic collapse is visible
+    one = viz.alpha_evolution_spec(events, cell="reduce" if darts else "cell")
+    assert len(one["data"]) == n_edges * n_ops
+    with pytest.raises(ValueError, match="no alphas for cell"):
+        viz.alpha_evolution_spec(events, cell="bogus")
+
+
+def test_alpha_slider_frames():
+    events = vs.alphas_stream(epochs=9, darts=True)
+    s = viz.alpha_slider_spec(events)
+    assert [f["name"] for f in s["frames"]] == [str(e) for e in range(1, 10)]
+    assert all(len(f["data"]) == len(s["data"]) for f in s["frames"])    # plotly animates trace by trace
+    assert [st["label"] for st in s["layout"]["sliders"][0]["steps"]] == [str(e) for e in range(1, 10)]
+    capped = viz.alpha_slider_spec(vs.alphas_stream(epochs=50), max_frames=10)
+    assert len(capped["frames"]) <= 11 and capped["frames"][-1]["name"] == "50"
+    fig = viz.alpha_slider_figure(events)
+    assert len(fig.frames) == 9
+    assert viz.alpha_dag_at(events, epoch=3).layout.title.text.startswith("alphas at epoch 3")
+
+
+# ---------------------------------------------------------------------------- population / controller
+def test_population_synthetic():
+    events = vs.population_stream(generations=15, P=6)
+    h = viz.population_history(events)
+    alive = [m for m in h["members"].values() if m["alive"]]
+    assert len(alive) == 6 and len(h["members"]) == 6 + 14
+    s = viz.population_spec(events)
+    by = {t["name"]: t for t in s["data"]}
+    assert len(by["alive"]["x"]) == 6 and len(by["removed"]["x"]) == 14
+    n_links = sum(1 for m in h["members"].values() if m["parent"] is not None)
+    assert by["parent → child"]["x"].count(None) == n_links
+    last = rec.records(events, "population")[-1]
+    assert by["best of population"]["y"][-1] == pytest.approx(max(m["fitness"] for m in last["members"]))
+
+
+def test_population_from_real_evolution():
+    log = EventLog()
+    search("nb201", "evolution", "synthetic", budget=40, seed=1, on_event=log)
+    snaps = log.of("population")
+    assert snaps
+    h = viz.population_history(log.events)
+    last = snaps[-1].payload
+    alive_ids = {m["id"] for m in last["members"] if m["alive"]}
+    assert {m["id"] for m in h["members"].values() if m["alive"]} == alive_ids
+    viz.to_matplotlib(viz.population_spec(log.events))
+
+
+def test_controller_synthetic_and_real():
+    events = vs.controller_stream(steps=10, n_decisions=6, n_choices=5)
+    s = viz.controller_spec(events, space="nb201")
+    names = {t["name"] for t in s["data"]}
+    assert set(get_space("nb201").decisions()[0].choices) <= names
+    assert {"reward_mean", "baseline", "entropy"} <= names
+    assert len(s["data"]) == 6 * 5 + 3
+    capped = viz.controller_spec(vs.controller_stream(steps=3, n_decisions=20, n_choices=3), max_decisions=4)
+    assert len(capped["data"]) == 4 * 3 + 3 and "first 4 of 20" in capped["layout"]["title"]["text"]
+    log = EventLog()
+    search("nb201", "reinforce", "synthetic", budget=12, seed=0, on_event=log)
+    ctrl = log.of("controller")
+    assert ctrl
+    s = viz.controller_spec(log.events, space="nb201")
+    probs = ctrl[-1].payload["probs"]
+    first = next(t for t in s["data"] if t.get("xaxis") in (None, "x"))
+    assert first["y"][-1] == pytest.approx(probs[0][0])
+
+
+# ---------------------------------------------------------------------------- ranking / pareto / curves
+def test_ranking_against_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    rng = random.Random(3)
+    pred = [round(rng.random(), 1) for _ in range(40)]          # rounding makes ties
+    true = [p + rng.gauss(0, 0.3) for p in pred]
+    st = rec.rank_stats(pred, true, k=5)
+    assert st["kendall_tau"] == pytest.approx(stats.kendalltau(pred, true)[0])
+    assert st["spearman"] == pytest.approx(stats.spearmanr(pred, true)[0])
+    s = viz.ranking_spec(pred, true, k=5)
+    top = next(t for t in s["data"] if t["name"] == "true top-5")
+    best5 = sorted(range(40), key=lambda i: -true[i])[:5]
+    assert sorted(top["y"]) == sorted(true[i] for i in best5)
+    assert f"{stats.kendalltau(pred, true)[0]:.3f}" in s["layout"]["annotations"][0]["text"]
+    d = viz.ranking_data(vs.evaluation_stream(12, oneshot=True))
+    assert len(d["pred"]) == 12
+    with pytest.raises(ValueError):
+        viz.ranking_spec([1, 2], [1])
+
+
+def test_rank_stats_fallback_matches_scipy(monkeypatch):
+    stats = pytest.importorskip("scipy.stats")
+    import nasbench_lab
+    monkeypatch.setattr(nasbench_lab, "ranking", None, raising=False)
+    monkeypatch.setitem(sys.modules, "nasbench_lab.ranking", None)   # force the local formulas
+    a = [1, 2, 2, 3, 5, 5, 7, 1]
+    b = [2, 1, 3, 3, 6, 4, 9, 0]
+    st = rec.rank_stats(a, b, k=3)
+    assert st["kendall_tau"] == pytest.approx(stats.kendalltau(a, b)[0])
+    assert st["spearman"] == pytest.approx(stats.spearmanr(a, b)[0])
+
+
+def test_pareto_front_brute_force():
+    rng = random.Random(0)
+    for _ in range(20):
+        costs = [rng.randint(1, 8) for _ in range(15)]
+        accs = [rng.randint(1, 8) for _ in range(15)]
+        front = set(rec.pareto_front(costs, accs))
+        brute = {i for i in range(15) if not any(costs[j] <= costs[i] and accs[j] >= accs[i] and
+                                                 (costs[j] < costs[i] or accs[j] > accs[i]) for j in range(15))}
+        # duplicates of a front point: both the local sweep and brute force may keep either; compare values
+        assert {(costs[i], accs[i]) for i in front} == {(costs[i], accs[i]) for i in brute}
+    events = vs.evaluation_stream(30)
+    s = viz.pareto_spec(events, cost="latency_ms")
+    front_trace = next(t for t in s["data"] if t["name"] == "Pareto front")
+    pts = viz.pareto_points(events, "latency_ms")
+    assert len(front_trace["x"]) + len(s["data"][0]["x"]) == len(pts)
+    spread = [{"arch": str(k), "val_acc": 50 + k, "metrics": {"flops": 10 ** (5 + k)}} for k in range(4)]
+    assert viz.pareto_spec(spread, cost="flops")["layout"]["xaxis"]["type"] == "log"     # decades: log axis
+    assert "type" not in viz.pareto_spec(events, cost="latency_ms")["layout"]["xaxis"]
+
+
+def test_history_and_anytime():
+    events = vs.evaluation_stream(10) + vs.alphas_stream(3)
+    s = viz.history_spec(events)
+    vals = [e.payload["val_acc"] for e in events if e.kind == "evaluation"]
+    best = next(t for t in s["data"] if t["name"] == "best so far")
+    assert best["y"] == list(itertools.accumulate(vals, max))
+    assert "xaxis2" in s["layout"]                             # the epoch panel of one-shot runs
+    runs = [vs.evaluation_stream(8, seed=k) for k in range(4)]
+    s = viz.anytime_spec({"random": runs})
+    mean = next(t for t in s["data"] if t["name"] == "random (n=4)")
+    curves = [list(itertools.accumulate([e.payload["val_acc"] for e in r if e.kind == "evaluation"], max))
+              for r in runs]
+    assert mean["y"] == pytest.approx([sum(c[i] for c in curves) / 4 for i in range(8)])
+    lo = next(t for t in s["data"] if t["name"] == "random lower")["y"]
+    hi = next(t for t in s["data"] if t["name"] == "random upper")["y"]
+    assert all(a <= m <= b for a, m, b in zip(lo, mean["y"], hi))
+    xs, _ = rec.anytime_curve(runs[0], x="time")
+    costs = [e.payload["cost"] for e in runs[0] if e.kind == "evaluation"]
+    assert xs == pytest.approx(list(itertools.accumulate(costs)))
+    st = viz.anytime_spec({"random": runs}, x="time")
+    assert st["layout"]["xaxis"]["title"]["text"].startswith("time")
+    with pytest.raises(ValueError):
+        rec.anytime_curve(runs[0], x="bogus")
+
+
+# ---------------------------------------------------------------------------- records, static export, layering
+def test_records_accept_every_form():
+    ev = Event("evaluation", {"arch": "a", "val_acc": 50.0}, "r", 0, 0.0)
+    forms = [ev, ev.to_dict(), {**ev.to_dict(), "payload": json.dumps(ev.payload)}, ("evaluation", ev.payload),
+             {"kind": "evaluation", "arch": "a", "val_acc": 50.0}]
+    for f in forms:
+        assert rec.as_record(f) == ("evaluation", {"arch": "a", "val_acc": 50.0})
+    rows = rec.evaluation_rows([{"idx": 0, "arch": "a", "val_acc": 1.0, "metrics": "{\"params\": 3}"}])
+    assert rows[0]["metrics"] == {"params": 3}
+    with pytest.raises(TypeError):
+        rec.as_record(42)
+
+
+ALL_SPECS = {
+    "dag": lambda: viz.dag_spec("nb201", get_space("nb201").reference("resnet")),
+    "alpha_dag": lambda: viz.alpha_dag_spec(rec.records(vs.alphas_stream(3, darts=True), "alphas")[-1]),
+    "alpha_evolution": lambda: viz.alpha_evolution_spec(vs.alphas_stream(4)),
+    "skip_share": lambda: viz.skip_share_spec(vs.alphas_stream(4)),
+    "population": lambda: viz.population_spec(vs.population_stream(8)),
+    "controller": lambda: viz.controller_spec(vs.controller_stream(5)),
+    "ranking": lambda: viz.ranking_spec([1, 2, 3, 4], [2, 1, 4, 3], k=2),
+    "anytime": lambda: viz.anytime_spec({"a": [vs.evaluation_stream(5, seed=k) for k in range(3)]}),
+    "pareto": lambda: viz.pareto_spec(vs.evaluation_stream(10)),
+    "history": lambda: viz.history_spec(vs.evaluation_stream(5)),
+}
+
+
+@pytest.mark.parametrize("name", list(ALL_SPECS))
+def test_every_builder_plotly_and_static(name, tmp_path):
+    s = ALL_SPECS[name]()
+    json.dumps(s)                                               # pure data
+    fig = viz.to_figure(s)                                      # plotly validates every property
+    assert len(fig.data) == len(s["data"])
+    mfig = viz.to_matplotlib(fig)
+    assert mfig.axes
+    static = viz.to_figure(s, backend="static")
+    assert static._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_save_formats(tmp_path):
+    s = ALL_SPECS["population"]()
+    for ext in ("png", "pdf", "svg", "html"):
+        p = viz.save(s, tmp_path / f"fig.{ext}")
+        assert (tmp_path / f"fig.{ext}").stat().st_size > 1000, p
+    assert (tmp_path / "fig.pdf").read_bytes()[:4] == b"%PDF"
+    with pytest.raises(ValueError, match="cannot save"):
+        viz.save(s, tmp_path / "fig.jpg")
+
+
+def test_without_plotly_builders_give_static_figures(monkeypatch):
+    monkeypatch.setattr(viz._spec, "has_plotly", lambda: False)
+    fig = viz.history_figure(vs.evaluation_stream(4))
+    assert isinstance(fig, viz.StaticFigure) and fig._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_core_imports_no_ui():
+    code = ("import sys, nasbench_lab as nl; nl.search('nb201', 'random', 'synthetic', budget=3); "
+            "bad = [m for m in ('plotly', 'ipywidgets', 'matplotlib', 'anywidget', 'nasbench_lab.viz') "
+            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
