@@ -6,7 +6,8 @@ DataLoader, no worker processes: on a 2-core laptop and on a GPU this is the fas
 
 Where files are looked for, in order: an explicit ``root``, ``$NASBENCH_LAB_DATA``, ``./data``, the user
 cache (``~/.cache/nasbench_lab``), Debian's ``/usr/share/datasets/<name>`` (package
-``dataset-fashion-mnist``), then a download through torchvision when ``download=True`` and online.
+``dataset-fashion-mnist``), then a download through torchvision when ``download=True`` and online
+(``NASBENCH_LAB_OFFLINE=1`` turns downloads off, as the tests do).
 
 The validation split is carved from the training set with a fixed permutation (independent of the
 search seed), so every run of every strategy sees the same split, and search never sees the test set.
@@ -231,6 +232,8 @@ def load_dataset(name: str = "fashion-mnist", root=None, device="cpu", download:
     all runs share one split.
     """
     info = dataset_info(name)
+    if os.environ.get("NASBENCH_LAB_OFFLINE"):
+        download = False                  # tests and air-gapped machines: never touch the network
     val_size = info.val_size if val_size is None else int(val_size)
     if name == "synthetic":
         (trx, tr_y), (tex, te_y) = _synthetic()

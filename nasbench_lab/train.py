@@ -204,6 +204,15 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
     amp = cuda if cfg.amp is None else bool(cfg.amp)
     cl = cuda if cfg.channels_last is None else bool(cfg.channels_last)
     graph = (cuda and not cfg.augment) if cfg.cuda_graph is None else bool(cfg.cuda_graph and cuda)
+    if graph and torch.cuda.current_stream(device) == torch.cuda.default_stream(device):
+        # Why: a graph must be captured on a side stream, and the eager warm-up steps must run on that
+        # same stream (lazily created per-stream state such as cuBLAS workspaces then exists before capture).
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            res = train_model(model, data, config, emit, stop)
+        torch.cuda.current_stream(device).wait_stream(side)
+        return res
     model = model.to(device)
     if cl:
         model = model.to(memory_format=torch.channels_last)
@@ -288,10 +297,16 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
 
 def _capture(step_fn, res: TrainResult):
     """Capture ``step_fn`` as a CUDA graph; on any failure keep training eagerly (and say why)."""
+    # Why not the torch.cuda.graph context manager: it synchronises the whole device and captures on a
+    # stream shared by all threads; the benchmark builder captures from several threads at once, each
+    # on its own stream, so we capture on the current stream and only restrict the capturing thread.
     try:
         g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g, capture_error_mode="thread_local"):
+        g.capture_begin(capture_error_mode="thread_local")
+        try:
             step_fn()
+        finally:
+            g.capture_end()
         return g
     except Exception as exc:  # noqa: BLE001 - a graph is an optimisation, never a reason to fail
         res.graph_error = f"{type(exc).__name__}: {exc}".splitlines()[0]

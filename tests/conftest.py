@@ -1,0 +1,38 @@
+"""Shared test fixtures. Tests never download: NASBENCH_LAB_OFFLINE keeps every dataset lookup local."""
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("NASBENCH_LAB_OFFLINE", "1")
+torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _find_reference():
+    for p in (os.environ.get("NASBENCH_LAB_REFERENCE", ""), ROOT / "shared" / "bench" / "reference.py",
+              ROOT.parent / "shared" / "bench" / "reference.py"):
+        if p and Path(p).is_file():
+            return Path(p)
+    return None
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """The eager reference implementations (../shared/bench/reference.py); skipped where absent."""
+    path = _find_reference()
+    if path is None:
+        pytest.skip("shared/bench/reference.py not available here")
+    spec = importlib.util.spec_from_file_location("reference", str(path))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def fmnist_available():
+    from nasbench_lab.data import find_datasets
+    return find_datasets()["fashion-mnist"] is not None
