@@ -99,6 +99,35 @@ def _build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="versions, device, datasets found, spaces, strategies, estimators")
     i.add_argument("--json", action="store_true")
+
+    b = sub.add_parser("bench", help="the lab's tabular NB201 benchmark: info, query, build, merge")
+    bsub = b.add_subparsers(dest="bench_command", parser_class=_Parser)
+    bi = bsub.add_parser("info", help="protocol, coverage, best cell, spread, seed-vs-seed Kendall tau")
+    bi.add_argument("--table", help="table file (default: the one shipped with the package)")
+    bi.add_argument("--json", action="store_true")
+    bq = bsub.add_parser("query", help="one architecture's record")
+    bq.add_argument("arch", help="any NB201 string (mapped to its canonical cell)")
+    bq.add_argument("--setting", default="full")
+    bq.add_argument("--seed", type=int)
+    bq.add_argument("--epoch", type=int)
+    bq.add_argument("--table")
+    bq.add_argument("--json", action="store_true")
+    bb = bsub.add_parser("build", help="train cells into a build folder (resumable; a GPU for the full table)")
+    bb.add_argument("--out", default="bench_build", help="build folder holding the shard files")
+    bb.add_argument("--settings", default="full,lowfi", help="comma-separated: full, lowfi, tiny")
+    bb.add_argument("--start", type=int, default=0, help="first canonical cell (shard by range)")
+    bb.add_argument("--end", type=int, help="one past the last canonical cell")
+    bb.add_argument("--device", default="auto")
+    bb.add_argument("--workers", type=int, default=1, help="worker processes")
+    bb.add_argument("--threads", type=int, default=1, help="training threads (CUDA streams) per worker")
+    bb.add_argument("--time-limit", type=float, help="seconds; stop starting new tasks after it")
+    bb.add_argument("--limit", type=int, help="at most this many tasks")
+    bb.add_argument("--latency", action="store_true", help="then measure batch-1 latency of every cell")
+    bb.add_argument("--data-root")
+    bb.add_argument("--merge", metavar="TABLE", help="then merge the folder into this table file")
+    bm = bsub.add_parser("merge", help="merge a build folder into a table file")
+    bm.add_argument("out", help="build folder")
+    bm.add_argument("--table", required=True, help="table file to write (.npz)")
     return p
 
 
@@ -180,7 +209,53 @@ def cmd_info(args) -> int:
     return 0
 
 
-COMMANDS = {"search": cmd_search, "train": cmd_train, "info": cmd_info}
+def cmd_bench(args) -> int:
+    from .bench import BenchTable, builder, merge
+    cmd = args.bench_command
+    if cmd is None:
+        raise ValueError("bench needs a subcommand: info, query, build or merge")
+    if cmd == "info":
+        info = BenchTable(args.table).info()
+        if args.json:
+            print(json.dumps(info))
+            return 0
+        print(f"{info['path']}: {info['architectures']} canonical NB201 cells")
+        for name, d in info["settings"].items():
+            p = d["protocol"]
+            print(f"[{name}] {p['dataset']}, C={p['C']} N={p['N']}, {p['epochs']} epochs x {p['train_subset']} images, "
+                  f"batch {p['batch_size']}, lr {p['lr']} cosine, seeds {p['seeds']}; covered {d['covered']}")
+            if "best" in d:
+                t = d["test_acc"]
+                print(f"  best (by val): {d['best']['canonical']}  val {d['best']['val_acc']:.2f} %, "
+                      f"test {d['best']['test_acc']:.2f} %")
+                print(f"  test acc spread: min {t['min']:.2f}, median {t['median']:.2f}, max {t['max']:.2f} %")
+                if d.get("tau_seed0_vs_seed1") is not None:
+                    print(f"  Kendall tau seed 0 vs seed 1 (noise floor): {d['tau_seed0_vs_seed1']:.3f}")
+        if info.get("tau_lowfi_vs_full") is not None:
+            print(f"Kendall tau lowfi val vs full test: {info['tau_lowfi_vs_full']:.3f}")
+        return 0
+    if cmd == "query":
+        r = BenchTable(args.table).query(args.arch, args.setting, seed=args.seed, epoch=args.epoch)
+        print(json.dumps(r) if args.json else "\n".join(f"{k}: {v}" for k, v in r.items()))
+        return 0
+    if cmd == "build":
+        settings = tuple(x for x in args.settings.split(",") if x)
+        summary = builder.build(args.out, settings=settings, start=args.start, end=args.end, device=args.device,
+                                workers=args.workers, threads=args.threads, time_limit=args.time_limit,
+                                data_root=args.data_root, limit=args.limit)
+        if args.latency:
+            summary["latencies"] = builder.measure_latencies(args.out, settings[0], args.device)
+        if args.merge:
+            summary["table"] = str(merge(args.out, args.merge))
+        print(json.dumps(summary))
+        return 0
+    if cmd == "merge":
+        print(json.dumps({"table": str(merge(args.out, args.table))}))
+        return 0
+    raise ValueError(f"unknown bench command {cmd!r}")
+
+
+COMMANDS = {"search": cmd_search, "train": cmd_train, "info": cmd_info, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

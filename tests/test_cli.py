@@ -1,0 +1,68 @@
+"""The command line: real runs, JSON output, and bad input (exit 2, one line on stderr, no traceback)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nasbench_lab.cli import main
+
+
+def run_cli(*args):
+    p = subprocess.run([sys.executable, "-m", "nasbench_lab.cli", *args], capture_output=True, text=True,
+                       env={**__import__("os").environ, "NASBENCH_LAB_OFFLINE": "1"}, timeout=600)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_search_json_on_synthetic(capsys):
+    rc = main(["search", "--space", "nb201", "--strategy", "random", "--estimator", "train", "--budget", "2",
+               "--dataset", "synthetic", "--device", "cpu", "--seed", "1", "--json", "--epochs", "1",
+               "--train-subset", "256", "--skeleton", '{"C": 4, "N": 1}'])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0
+    assert set(out) >= {"run_id", "space", "strategy", "estimator", "best", "evaluations", "seconds"}
+    assert out["evaluations"] == 2 and out["space"] == "nb201"
+    assert set(out["best"]) == {"arch", "val_acc", "test_acc"} and out["best"]["arch"].startswith("|")
+
+
+def test_train_reference_and_info(capsys):
+    assert main(["train", "--space", "nb201", "--arch", "resnet", "--dataset", "synthetic", "--device", "cpu",
+                 "--epochs", "1", "--train-subset", "256", "--skeleton", '{"C": 4, "N": 1}', "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["arch"] == "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+    assert ev["metrics"]["params"] > 0 and ev["test_acc"] is not None
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert {"nb201", "darts", "chain", "mobile"} <= set(info["spaces"]) and "random" in info["strategies"]
+    assert info["spaces"]["nb201"]["size"] == 15_625
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["search", "--space", "nb999"], "unknown space 'nb999'"),
+    (["search", "--strategy", "magic"], "unknown strategy 'magic'"),
+    (["search", "--estimator", "oracle"], "unknown estimator 'oracle'"),
+    (["search", "--budget", "0"], "budget must be a positive integer"),
+    (["search", "--budget", "-3"], "budget must be a positive integer"),
+    (["search", "--budget", "two"], "invalid int value"),
+    (["search", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    (["train", "--arch", "|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--dataset", "synthetic"],
+     "unknown nb201 op 'conv_9x9'"),
+    (["train", "--arch", "|nor_conv_3x3~0|+", "--dataset", "synthetic"], "malformed nb201 string"),
+    (["search", "--dataset", "cifar10", "--data-root", "/nonexistent", "--no-download", "--budget", "1"],
+     "cifar10 not found"),
+    (["search", "--skeleton", "{C:", "--dataset", "synthetic"], "--skeleton is not valid JSON"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle):
+    rc, out, err = run_cli(*args)
+    assert rc == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_python_api_raises_valueerror_with_the_same_message():
+    import nasbench_lab as nl
+    for kwargs, needle in [({"space": "nb999"}, "unknown space 'nb999'"), ({"budget": 0}, "budget must be"),
+                           ({"strategy": "magic"}, "unknown strategy"), ({"estimator": "oracle"}, "unknown estimator")]:
+        with pytest.raises(ValueError, match=needle):
+            nl.search(dataset="synthetic", device="cpu", **kwargs)
