@@ -107,6 +107,7 @@ class BenchTable:
         self.archs = [str(a) for a in self._a["archs"]]
         self._row = {a: i for i, a in enumerate(self.archs)}
         self.space = NB201Space()
+        self._protocols: dict[str, Protocol] = {}
 
     # ------------------------------------------------------------------ basics
     @property
@@ -114,8 +115,10 @@ class BenchTable:
         return list(self.meta["protocols"])
 
     def protocol(self, setting: str = "full") -> Protocol:
-        self._check_setting(setting)
-        return Protocol.from_dict(self.meta["protocols"][setting])
+        if setting not in self._protocols:
+            self._check_setting(setting)
+            self._protocols[setting] = Protocol.from_dict(self.meta["protocols"][setting])
+        return self._protocols[setting]
 
     def _check_setting(self, setting):
         if setting not in self.meta["protocols"]:
@@ -135,32 +138,30 @@ class BenchTable:
     # ------------------------------------------------------------------ queries
     def query(self, arch, setting: str = "full", seed: int | None = None, epoch: int | None = None) -> dict:
         """One architecture's record. seed None: mean over seeds; epoch None: the last (1-based)."""
-        self._check_setting(setting)
-        i = self.row(arch)
         p = self.protocol(setting)
+        i = self.row(arch)
         seeds = list(p.seeds)
         if seed is not None and seed not in seeds:
             raise TableError(f"seed {seed} not in the table; seeds are {seeds}")
         if epoch is not None and not 1 <= epoch <= p.epochs:
             raise TableError(f"epoch must be between 1 and {p.epochs}, got {epoch}")
-        ks = seeds.index(seed) if seed is not None else slice(None)
-        curve = self.array("val_curve", setting)[i, ks]
-        curves = curve if curve.ndim == 2 else curve[None]
+        ks = [seeds.index(seed)] if seed is not None else list(range(len(seeds)))
+        # Plain Python on one row: a query must cost microseconds (races make hundreds of thousands).
+        curves = self.array("val_curve", setting)[i].tolist()             # [seeds][epochs]
+        secs = self.array("seconds", setting)[i].tolist()
+        test = self.array("test_acc", setting)[i].tolist()
         e = (epoch or p.epochs) - 1
-        secs = self.array("seconds", setting)[i, ks]
-        test = self.array("test_acc", setting)[i, ks]
-        mean = lambda v: None if not np.isfinite(np.nanmean(v)) else float(np.nanmean(v))  # noqa: E731
-        with np.errstate(all="ignore"), _quiet():
-            return {"arch": arch if isinstance(arch, str) else str(arch), "canonical": self.archs[i],
-                    "setting": setting, "seed": seed, "epoch": e + 1,
-                    "val_acc": mean(curves[:, e]),
-                    "test_acc": mean(test) if epoch in (None, p.epochs) else None,
-                    "val_curve": [mean(curves[:, j]) for j in range(p.epochs)],
-                    "train_loss": mean(self.array("train_loss", setting)[i, ks]),
-                    "params": int(self.array("params", setting)[i]), "flops": int(self.array("flops", setting)[i]),
-                    "latency_ms": mean(self._a["latency_ms"][i:i + 1]),
-                    # simulated cost: the measured training time, pro rata for an earlier epoch
-                    "cost": None if mean(secs) is None else mean(secs) * (e + 1) / p.epochs}
+        cost = _mean([secs[k] for k in ks])
+        return {"arch": arch if isinstance(arch, str) else str(arch), "canonical": self.archs[i],
+                "setting": setting, "seed": seed, "epoch": e + 1,
+                "val_acc": _mean([curves[k][e] for k in ks]),
+                "test_acc": _mean([test[k] for k in ks]) if epoch in (None, p.epochs) else None,
+                "val_curve": [_mean([curves[k][j] for k in ks]) for j in range(p.epochs)],
+                "train_loss": _mean([float(self.array("train_loss", setting)[i, k]) for k in ks]),
+                "params": int(self.array("params", setting)[i]), "flops": int(self.array("flops", setting)[i]),
+                "latency_ms": _mean([float(self._a["latency_ms"][i])]),
+                # simulated cost: the measured training time, pro rata for an earlier epoch
+                "cost": None if cost is None else cost * (e + 1) / p.epochs}
 
     def scores(self, setting: str = "full", metric: str = "val_acc", seed: int | None = None) -> np.ndarray:
         """One number per canonical architecture (NaN where missing)."""
@@ -203,6 +204,12 @@ class BenchTable:
             m = np.isfinite(a) & np.isfinite(b)
             out["tau_lowfi_vs_full"] = kendall_tau(a[m], b[m]) if m.sum() > 2 else None
         return out
+
+
+def _mean(values) -> float | None:
+    """Mean of the finite values; None when there are none (a cell a partial build did not cover)."""
+    vals = [v for v in values if v == v]                     # v == v is False only for NaN
+    return sum(vals) / len(vals) if vals else None
 
 
 class _quiet:
