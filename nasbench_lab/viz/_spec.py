@@ -95,8 +95,8 @@ def grid(rows: int, cols: int, titles=None, hspace: float = 0.06, vspace: float 
 
 
 def base_layout(title: str | None = None, height: int | None = None, **extra) -> dict:
-    layout = {"template": "plotly_white", "margin": {"l": 50, "r": 20, "t": 60 if title else 30, "b": 45},
-              "legend": {"orientation": "h", "y": -0.12}, "hovermode": "closest"}
+    layout = {"template": "plotly_white", "margin": {"l": 50, "r": 20, "t": 60 if title else 30, "b": 50},
+              "legend": {"orientation": "h", "y": -0.2, "yanchor": "top"}, "hovermode": "closest"}
     if title:
         layout["title"] = {"text": title, "x": 0.01, "xanchor": "left"}
     if height:

@@ -18,7 +18,7 @@ def history_spec(events, title: str | None = None, y: str = "val_acc") -> dict:
     best = evals[-1].get("best_val_acc") if evals else None
     head = title or (f"history — {len(evals)} evaluations" + (f", best {best:.2f}" if best is not None else ""))
     layout = base_layout(head, height=340 if rows == 1 else 560)
-    layout.update(grid(rows, 1, titles, vspace=0.16, top=0.95 if epochs else 1.0))
+    layout.update(grid(rows, 1, titles, vspace=0.22, top=0.95 if epochs else 1.0))
     xs = [r["index"] + 1 for r in evals]
     hover = [f"#{r['index'] + 1} {r.get('arch')}<br>{y} {r.get(y)}" for r in evals]
     data = [{"type": "scatter", "mode": "markers", "x": xs, "y": [r.get(y) for r in evals], "name": y,

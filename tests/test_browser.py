@@ -1,0 +1,219 @@
+"""The Lab in a real browser: JupyterLab + Chromium driven by Playwright (../shared/recipes/browser-test.md).
+
+Opens a generated notebook, runs the Lab cell, clicks Run, watches the live history plot gain points,
+runs a second cell while the search runs (the kernel answers), checks the Population and Best DAG tabs,
+clicks Stop and checks that the plot stops growing. Screenshots go to ``artifacts/`` (git-ignored; set
+NASBENCH_LAB_ARTIFACTS to move them). Skipped where chromium, playwright or jupyterlab are missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = next((p for p in (os.environ.get("NASBENCH_LAB_CHROMIUM"), "/usr/bin/chromium",
+                             shutil.which("chromium"), shutil.which("chromium-browser")) if p and os.path.exists(p)),
+                None)
+ARTIFACTS = Path(os.environ.get("NASBENCH_LAB_ARTIFACTS", REPO / "artifacts"))
+
+# The Lab cell: a live evolution run on the CPU. The synthetic estimator scores instantly; its ``delay``
+# stands in for training time so the run lasts long enough to watch, stop, and run another cell meanwhile.
+LAB_CELL = """\
+from nasbench_lab.widgets import Lab
+lab = Lab(space="nb201", strategy="evolution", estimator="synthetic", dataset="synthetic", budget=500,
+          device="cpu", seed=0, strategy_options={"population": 10, "sample": 3},
+          estimator_options={"delay": 0.12})
+lab"""
+SECOND_CELL = """\
+import time
+print(f"second cell ran: {lab.progress.value} evaluations so far, search running: {lab.running}")"""
+
+
+def make_notebook(path: Path) -> Path:
+    """A notebook with the Lab cell and a second cell. The kernelspec matters: without it JupyterLab opens
+    a "Select Kernel" dialog that swallows every click."""
+    def code(src):
+        return {"cell_type": "code", "metadata": {}, "source": src, "outputs": [], "execution_count": None}
+    nb = {"nbformat": 4, "nbformat_minor": 5,
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                       "language_info": {"name": "python"}},
+          "cells": [{"cell_type": "markdown", "metadata": {}, "source": "# nasbench_lab: live search"},
+                    code(LAB_CELL), code(SECOND_CELL)]}
+    for i, c in enumerate(nb["cells"]):
+        c["id"] = f"cell-{i}"
+    path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory):
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    if shutil.which("jupyter") is None or subprocess.run(["jupyter", "lab", "--version"],
+                                                         capture_output=True).returncode != 0:
+        pytest.skip("jupyterlab not installed")
+    pytest.importorskip("anywidget")
+    root = tmp_path_factory.mktemp("lab")
+    make_notebook(root / "lab.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "JUPYTER_RUNTIME_DIR": str(root / ".runtime"), "OMP_NUM_THREADS": "1"}
+    # a clean settings folder; no "official Jupyter news" toast over the notebook
+    settings = root / ".settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    log = open(root / "jupyter.log", "w")
+    proc = subprocess.Popen(["jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+                             f"--ServerApp.token={token}", "--allow-root", f"--ServerApp.root_dir={root}",
+                             f"--LabApp.workspaces_dir={root / '.workspaces'}",
+                             f"--LabApp.user_settings_dir={root / '.settings'}"],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.monotonic()
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - t0 > 90:
+                log.close()
+                raise RuntimeError("jupyter lab did not start:\n" + (root / "jupyter.log").read_text()[-3000:])
+            time.sleep(0.5)
+    yield {"url": url, "token": token, "root": root}
+    os.killpg(proc.pid, signal.SIGTERM)            # our own process group: the server and its kernel
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+# Points held by the visible plotly plots inside output areas (hidden tabs are skipped).
+_POINTS_JS = """(sel) => Array.from(document.querySelectorAll(sel))
+    .filter(el => el.offsetParent !== null)
+    .map(el => (el.data || []).reduce((n, t) => n + ((t.x || []).filter(v => v !== null).length), 0))"""
+
+
+_TITLES_JS = """(sel) => Array.from(document.querySelectorAll(sel))
+    .filter(el => el.offsetParent !== null)
+    .map(el => ((el.layout || {}).title || {}).text || "")"""
+
+
+def _points(page) -> list[int]:
+    return page.evaluate(_POINTS_JS, ".jp-OutputArea .js-plotly-plot")
+
+
+def _wait_for(fn, timeout: float, what: str, step: float = 0.25):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _run_cell(page, index: int, tries: int = 3) -> None:
+    """Shift+Enter in code cell ``index``; again if the prompt shows no sign of execution (a key press that
+    lands while the kernel is still connecting can be lost)."""
+    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
+    prompt = cell.locator(".jp-InputPrompt")
+    for _ in range(tries):
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 15:
+            if any(ch in prompt.inner_text() for ch in "*0123456789"):
+                return
+            time.sleep(0.2)
+    raise AssertionError(f"cell {index} did not start executing")
+
+
+def test_lab_in_jupyterlab(jupyter):
+    from playwright.sync_api import sync_playwright
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            t0 = time.monotonic()
+            page.goto(f"{jupyter['url']}/lab/tree/lab.ipynb?token={jupyter['token']}")
+            page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=90_000)
+            page.wait_for_selector(".jp-StatusBar-Widget:has-text('Idle')", timeout=90_000)   # kernel ready
+            _run_cell(page, 0)
+            run = page.locator('.jp-OutputArea button:has-text("Run")')
+            run.wait_for(timeout=120_000)
+            page.wait_for_selector(".jp-OutputArea .js-plotly-plot", timeout=90_000)
+            timings["lab_rendered_s"] = time.monotonic() - t0
+            before = sum(_points(page))
+
+            t1 = time.monotonic()
+            run.click()
+            page.wait_for_selector('.jp-OutputArea :text("running")', timeout=30_000)
+            grown = _wait_for(lambda: (s := sum(_points(page))) > before + 5 and s, 60, "the live plot to gain points")
+            timings["first_points_after_run_s"] = time.monotonic() - t1
+            grown2 = _wait_for(lambda: (s := sum(_points(page))) > grown and s, 30, "more points")
+            assert grown2 > grown
+
+            # the kernel answers while the search runs: a second cell executes and prints
+            t2 = time.monotonic()
+            _run_cell(page, 1)
+            out = page.locator(".jp-OutputArea-output:has-text('second cell ran')")
+            out.wait_for(timeout=30_000)
+            timings["second_cell_s"] = time.monotonic() - t2
+            assert "search running: True" in out.inner_text()
+
+            # the Population and Best DAG tabs update live too
+            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Population')").click()
+            pop = _wait_for(lambda: (v := _points(page)) and v[0] > 0 and v[0], 60, "population points")
+            pop2 = _wait_for(lambda: (v := _points(page)) and v[0] > pop and v[0], 60, "the population to grow")
+            assert pop2 > pop
+            page.screenshot(path=str(ARTIFACTS / "lab_population_running.png"))
+            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Best DAG')").click()
+            _wait_for(lambda: (v := _points(page)) and v[0] > 0, 60, "the DAG of the best so far")
+            titles = _wait_for(lambda: page.evaluate(_TITLES_JS, ".jp-OutputArea .js-plotly-plot"), 30, "titles")
+            assert any(t.startswith("best so far") for t in titles), titles
+            page.screenshot(path=str(ARTIFACTS / "lab_dag_running.png"))
+            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('History')").click()
+
+            t3 = time.monotonic()
+            page.locator('.jp-OutputArea button:has-text("Stop")').click()
+            page.wait_for_selector('.jp-OutputArea :text("stopped")', timeout=30_000)
+            timings["stop_s"] = time.monotonic() - t3
+            time.sleep(1.0)                          # the last throttled redraw lands
+            n1 = sum(_points(page))
+            time.sleep(2.0)
+            n2 = sum(_points(page))
+            assert n1 == n2 > grown2, (n1, n2, grown2)     # stopped: no more points
+            page.screenshot(path=str(ARTIFACTS / "lab_stopped.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "lab_failure.png"))
+            raise
+        finally:
+            browser.close()
+    (ARTIFACTS / "browser_timings.json").write_text(json.dumps({k: round(v, 2) for k, v in timings.items()},
+                                                                indent=1))
+    assert timings["second_cell_s"] < 10 and timings["stop_s"] < 5, timings

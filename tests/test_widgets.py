@@ -1,0 +1,265 @@
+"""Widget logic without a browser: set ``.value``, ``.click()``, wait, and check what the figures hold."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+import viz_streams as vs
+from nasbench_lab import EventLog, list_estimators, list_strategies, search
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("plotly")
+pytest.importorskip("anywidget")
+
+from nasbench_lab import widgets as W  # noqa: E402
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+FAST = "synthetic" if "synthetic" in list_estimators() else "train"
+
+
+def _wait(cond, timeout=30.0, step=0.02):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def _lab(**kw):
+    lab = W.Lab(refresh_hz=10, **kw)
+    return lab
+
+
+@pytest.mark.skipif("evolution" not in list_strategies(), reason="needs the evolution strategy")
+def test_lab_run_fills_figures():
+    lab = _lab()
+    lab.space.value, lab.strategy.value, lab.estimator.value = "nb201", "evolution", FAST
+    lab.dataset.value, lab.budget.value, lab.seed.value, lab.device.value = "synthetic", 40, 3, "cpu"
+    assert lab._shown == ["History", "Best DAG", "Population", "Pareto"]     # tabs follow the strategy
+    lab.run_button.click()
+    assert lab.running and lab.run_button.disabled and not lab.stop_button.disabled
+    assert lab.wait(60) and lab.state == "finished", lab.error.value
+    res = lab.result
+    assert res.strategy == "evolution" and len(res.evaluations) == 40
+    hist = lab.panels["History"].pane.spec
+    evals = next(t for t in hist["data"] if t["name"] == "val_acc")
+    assert evals["y"] == [e.val_acc for e in res.evaluations]             # every evaluation of the run
+    assert "best so far" in lab.panels["Best DAG"].pane.spec["layout"]["title"]["text"]
+    assert res.best.arch[:60] in lab.panels["Best DAG"].pane.spec["layout"]["title"]["text"]
+    pop = lab.panels["Population"].pane.spec
+    assert any(t["name"] == "alive" and t["x"] for t in pop["data"])
+    assert lab.progress.value == 40 and "finished" in lab.status.value and lab.error.value == ""
+    assert not lab.run_button.disabled and lab.stop_button.disabled
+    # the FigureWidget itself holds the data (what the browser gets)
+    fw = lab.panels["History"].pane.widget
+    assert len(fw.data[0].x) == 40
+    assert lab._throttle.calls < 40 + 5                                    # redraws were throttled
+
+
+def test_lab_stop_within_a_second_multi_trial():
+    opts = {"delay": 0.05} if FAST == "synthetic" else {"fidelity": {"epochs": 1, "train_subset": 128}}
+    lab = _lab(strategy="random", estimator=FAST, budget=100000, estimator_options=opts)
+    lab.run_button.click()
+    assert _wait(lambda: lab.panels["History"].pane.points() >= 3, 30)
+    t0 = time.monotonic()
+    lab.stop_button.click()
+    assert lab.wait(5)
+    took = time.monotonic() - t0
+    assert took < 1.0, took
+    assert lab.state == "stopped" and lab.result.stopped and "stopped" in lab.status.value
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Why: on a shared 2-core machine, two OpenMP threads per process under oversubscription make one
+    tiny training step take seconds (spin-waiting); one thread keeps steps at milliseconds. The first
+    step of a fresh process is also slow (lazy kernel set-up), so warm up before timing a Stop."""
+    import torch
+    from nasbench_lab import get_estimator, get_space
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    fid = {"epochs": 1, "train_subset": 64, "val_subset": 50, "test_subset": 0, "batch_size": 16}
+    sp = get_space("nb201")
+    get_estimator("train", dataset="synthetic", device="cpu", fidelity=fid).evaluate(sp, sp.reference("resnet"))
+    yield
+    torch.set_num_threads(n)
+
+
+def test_lab_stop_during_training(one_torch_thread):
+    """With the real training estimator, Stop interrupts the training loop itself (between steps)."""
+    fid = {"epochs": 500, "train_subset": 256, "val_subset": 100, "test_subset": 0, "batch_size": 16}
+    lab = _lab(strategy="random", estimator="train", dataset="synthetic", budget=3,
+               estimator_options={"fidelity": fid})
+    lab.run_button.click()
+    time.sleep(2.0)                                                        # well inside the first training
+    assert lab.running
+    t0 = time.monotonic()
+    lab.stop()
+    assert lab.wait(5)
+    assert time.monotonic() - t0 < 1.0
+    assert lab.state == "stopped" and lab.result.evaluations == []        # a stopped training is not scored
+
+
+def test_lab_kernel_stays_responsive():
+    lab = _lab(strategy="random", estimator=FAST, budget=100000,
+               estimator_options={"delay": 0.01} if FAST == "synthetic" else None)
+    lab.run()
+    lags = []
+    for _ in range(10):                                                    # the "second cell" keeps running
+        t0 = time.monotonic()
+        sum(range(10000))
+        lags.append(time.monotonic() - t0)
+        time.sleep(0.05)
+    lab.stop()
+    assert lab.wait(5)
+    assert max(lags) < 0.2
+
+
+def test_lab_errors_shown_in_widget():
+    lab = _lab(strategy="random", estimator=FAST)
+    lab.strategy_options.value = "{not json"
+    lab.run_button.click()
+    assert not lab.running and "JSON" in lab.error.value
+    lab.strategy_options.value = json.dumps({"no_such_option": 1})
+    lab.run_button.click()
+    assert lab.wait(30)
+    assert lab.state == "failed" and "no_such_option" in lab.error.value and "failed" in lab.status.value
+    assert not lab.run_button.disabled                                      # ready for another try
+
+
+def test_lab_tabs_appear_for_known_event_kinds():
+    lab = _lab(strategy="random", estimator=FAST)
+    assert "Alphas" not in lab._shown and "Controller" not in lab._shown
+    for ev in vs.alphas_stream(3) + vs.controller_stream(3):
+        lab._on_event(ev)
+    lab._throttle.flush()
+    assert "Alphas" in lab._shown and "Controller" in lab._shown
+    assert lab.panels["Alphas"].pane.points() > 0
+    titles = [lab.tabs.get_title(i) for i in range(len(lab.tabs.children))]
+    assert titles == lab._shown
+    lab.strategy.value = "darts" if "darts" in list_strategies() else lab.strategy.value
+    if lab.strategy.value == "darts":
+        assert "Alphas" in lab._shown
+
+
+def test_throttle_bounds_redraws_and_keeps_the_last():
+    seen = []
+    th = W.Throttle(lambda: seen.append(time.monotonic()), hz=5)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 1.0:
+        th()
+        time.sleep(0.001)
+    time.sleep(0.3)                                                        # the deferred call fires
+    assert 4 <= len(seen) <= 8, len(seen)
+    gaps = [b - a for a, b in zip(seen, seen[1:])]
+    assert min(gaps) >= 0.19
+    assert seen[-1] > t0 + 0.95                                            # the last state was drawn
+    with pytest.raises(ValueError):
+        W.Throttle(lambda: None, hz=0)
+
+
+@pytest.mark.parametrize("make,events,attr", [
+    (lambda: W.HistoryView(), lambda: vs.evaluation_stream(6), None),
+    (lambda: W.DagView(), lambda: vs.evaluation_stream(4, space="darts"), None),
+    (lambda: W.PopulationView(), lambda: vs.population_stream(6), None),
+    (lambda: W.ControllerView(space="nb201"), lambda: vs.controller_stream(4), None),
+    (lambda: W.AlphaView(), lambda: vs.alphas_stream(4, darts=True), "dag_pane"),
+    (lambda: W.ParetoView(), lambda: vs.evaluation_stream(8), None),
+    (lambda: W.RankingView(), lambda: vs.evaluation_stream(8, oneshot=True), None),
+    (lambda: W.AnytimeView(), lambda: vs.evaluation_stream(5) + vs.evaluation_stream(5, seed=1), None),
+])
+def test_panels_on_their_own(make, events, attr):
+    view = make()
+    before = view.pane.points()
+    evs = events()
+    for ev in evs:
+        view.on_event(ev)
+    view.flush()
+    assert view.pane.points() > before and not view.errors and not view._throttle.errors
+    if attr:
+        assert getattr(view, attr).points() > 0
+    bundle = view._repr_mimebundle_()
+    assert WIDGET_MIME in bundle and "image/png" in bundle                  # live widget + static fallback
+    assert view.figure().data and view.static()._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_alpha_view_slider_shows_the_dag_as_it_was():
+    view = W.AlphaView()
+    for ev in vs.alphas_stream(6):
+        view.on_event(ev)
+    view.flush()
+    assert view.epoch_slider.max == 6 and view.epoch_slider.value == 6      # follows the newest epoch
+    newest = view.dag_pane.spec["layout"]["title"]["text"]
+    view.epoch_slider.value = 2
+    assert not view.follow.value
+    assert view.dag_pane.spec["layout"]["title"]["text"].startswith("alphas at epoch 2") and newest != \
+        view.dag_pane.spec["layout"]["title"]["text"]
+
+
+def test_standalone_views_subscribe_to_a_live_search():
+    pop, dag, hist = W.PopulationView(), W.DagView("nb201"), W.HistoryView()
+    if "evolution" not in list_strategies():
+        pytest.skip("needs the evolution strategy")
+    res = search("nb201", "evolution", "synthetic", budget=30, on_event=[pop.on_event, dag.on_event, hist.on_event])
+    for v in (pop, dag, hist):
+        v.flush()
+    assert hist.pane.points() >= 30 and pop.pane.points() > 0
+    assert res.best.arch[:50] in dag.pane.spec["layout"]["title"]["text"]
+
+
+def test_panels_degrade_without_the_widget_stack(monkeypatch):
+    import nasbench_lab.widgets._base as base
+    monkeypatch.setattr(base, "widgets_available", lambda: False)
+    view = W.PopulationView(events=vs.population_stream(5))
+    assert view.widget is None and view.pane.points() > 0
+    bundle = view._repr_mimebundle_()
+    assert WIDGET_MIME not in bundle and "image/png" in bundle
+    monkeypatch.setattr(W.lab, "widgets_available", lambda: False)
+    with pytest.raises(ImportError, match="pip install"):
+        W.Lab()
+
+
+@pytest.mark.skipif("evolution" not in list_strategies(), reason="needs the evolution strategy")
+def test_run_browser_replay_and_compare(tmp_path):
+    pytest.importorskip("nasbench_lab.store")
+    db = tmp_path / "runs.sqlite"
+    lab = _lab(strategy="evolution", estimator=FAST, budget=25, store=str(db))
+    lab.run_button.click()
+    assert lab.wait(60) and lab.state == "finished", lab.error.value
+    search("nb201", "random", FAST, budget=25, store=str(db), seed=1)
+    br = W.RunBrowser(str(db))
+    assert len(br.runs.options) == 2
+    ids = [v for _, v in br.runs.options]
+    evo = next(i for i in ids if br._runs[i]["strategy"] == "evolution")
+    br.runs.value = (evo,)
+    br.replay_button.click()
+    assert list(br.panels)[:2] == ["History", "Best DAG"] and "Population" in br.panels
+    hist = br.panels["History"].pane.spec
+    live = lab.panels["History"].pane.spec
+    assert hist["data"][0]["y"] == pytest.approx(live["data"][0]["y"])     # the replay is the live figure
+    assert br.panels["Best DAG"].pane.spec["layout"]["title"]["text"] == \
+        lab.panels["Best DAG"].pane.spec["layout"]["title"]["text"]
+    br.runs.value = tuple(ids)
+    br.compare_button.click()
+    spec = br.panels["Compare"].pane.spec
+    assert {t["name"] for t in spec["data"] if t.get("showlegend", True)} >= {"evolution (n=1)", "random (n=1)"}
+    assert "evolution" in br.message.value and "random" in br.message.value
+    br.runs.value = ()
+    br.compare_button.click()
+    assert "select at least 2" in br.message.value
+
+
+def test_views_are_thread_safe_under_concurrent_events():
+    view = W.HistoryView(refresh_hz=50)
+    evs = vs.evaluation_stream(200)
+    threads = [threading.Thread(target=lambda part=evs[k::4]: [view.on_event(e) for e in part]) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    view.flush()
+    assert view.pane.points() == 2 * 200 + 200 and not view.errors and not view._throttle.errors

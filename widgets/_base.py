@@ -1,0 +1,245 @@
+"""What every panel shares: a throttle, a figure pane, and the ``View`` base class.
+
+A view keeps the events it cares about and redraws its figure from them (the figure is a pure function of
+the events, built by ``nasbench_lab.viz``). Events may arrive from the search thread at any rate; redraws
+are throttled to a few per second and batched (``FigureWidget.batch_update``), so a fast strategy does
+not flood the browser and a slow one still shows every change within a fraction of a second.
+
+Without ipywidgets/plotly (or without a widget front-end: nbconvert, PDF) a view still works: it keeps
+its data and shows a static PNG drawn by matplotlib.
+"""
+from __future__ import annotations
+
+import base64
+import threading
+import time
+
+from nasbench_lab.viz import as_spec, to_figure
+from nasbench_lab.viz.records import as_record
+
+
+def widgets_available() -> bool:
+    """True when ipywidgets and plotly's FigureWidget (which needs anywidget) can be used."""
+    try:
+        import ipywidgets  # noqa: F401
+        import plotly.graph_objects as go
+        go.FigureWidget                                   # noqa: B018 - raises without anywidget
+        import anywidget  # noqa: F401
+    except Exception:  # noqa: BLE001 - any missing piece means: static figures
+        return False
+    return True
+
+
+class Throttle:
+    """Call ``fn`` at most ``hz`` times per second. A call that comes too soon is deferred, not dropped:
+    one timer fires at the next free slot, so the last state is always drawn. Calls never overlap."""
+
+    def __init__(self, fn, hz: float = 4.0):
+        if hz <= 0:
+            raise ValueError(f"refresh rate must be > 0 per second, got {hz!r}")
+        self.fn, self.interval = fn, 1.0 / hz
+        self._lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._last = 0.0
+        self._timer: threading.Timer | None = None
+        self.errors: list[str] = []
+        self.calls = 0
+
+    def __call__(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            wait = self._last + self.interval - now
+            if self._timer is not None:
+                return                                    # a redraw is already scheduled
+            if wait > 0:
+                self._timer = threading.Timer(wait, self._fire)
+                self._timer.daemon = True
+                self._timer.start()
+                return
+            self._last = now
+        self._run()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._last = time.monotonic()
+        self._run()
+
+    def _run(self) -> None:
+        with self._run_lock:
+            try:
+                self.calls += 1
+                self.fn()
+            except Exception as exc:  # noqa: BLE001 - a broken redraw must not kill the search thread
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def flush(self) -> None:
+        """Cancel a pending call and run now (the final redraw of a run)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._last = time.monotonic()
+        self._run()
+
+
+_ARRAY_KEYS = ("annotations", "shapes", "images", "sliders", "updatemenus")
+
+
+def sync_figure(fw, spec: dict) -> None:
+    """Make the FigureWidget ``fw`` show ``spec``: one batched trace message, one layout message.
+
+    Why in place when the trace list has the same shape: the browser then restyles the existing traces
+    (cheap, no flicker) instead of rebuilding the plot. Why a hand-made layout diff: assigning
+    ``fw.layout`` sends only the keys the new layout has (a placeholder's annotation or a former subplot
+    axis would stay in the browser) plus the whole template every time; a relayout of the changed
+    top-level keys sends exactly what changed, and null/[] for what went away.
+    """
+    import plotly.graph_objects as go
+    data = spec.get("data", [])
+    with fw.batch_update():
+        same = len(fw.data) == len(data) and all(t.type == d.get("type", "scatter") for t, d in zip(fw.data, data))
+        if same:
+            for trace, new in zip(fw.data, data):
+                trace.update(new, overwrite=True)
+        else:
+            fw.data = ()
+            if data:
+                fw.add_traces(data)
+    old = fw.layout.to_plotly_json()
+    new = go.Layout(spec.get("layout", {})).to_plotly_json()
+    changes = {}
+    for key in set(old) | set(new):
+        if old.get(key) != new.get(key):
+            changes[key] = new[key] if key in new else ([] if key in _ARRAY_KEYS else None)
+    if changes:
+        # update_layout (not plotly_relayout): it may also create subplot axes (xaxis2, ...) the figure lacks
+        fw.update_layout(changes, overwrite=True)
+
+
+class FigurePane:
+    """A plotly FigureWidget when the widget stack is there; otherwise just the latest spec."""
+
+    def __init__(self, height: int | None = None):
+        self.spec: dict = {"data": [], "layout": {}}
+        self.widget = None
+        self.updates = 0
+        if widgets_available():
+            import plotly.graph_objects as go
+            self.widget = go.FigureWidget(layout={"height": height} if height else None)
+
+    def show(self, spec: dict) -> None:
+        if spec is self.spec:                      # a cached, unchanged figure: nothing to send
+            return
+        self.spec = spec
+        self.updates += 1
+        if self.widget is not None:
+            sync_figure(self.widget, spec)
+
+    def points(self) -> int:
+        """How many data points the shown figure holds (what a test can assert on)."""
+        return sum(len([v for v in (t.get("x") or []) if v is not None]) for t in self.spec.get("data", []))
+
+
+class View:
+    """Base of the panels: subscribe with ``view.on_event`` (e.g. ``search(..., on_event=view.on_event)``).
+
+    Subclasses set ``kinds`` (the event kinds they draw from) and implement ``spec()``. ``figure()`` returns a
+    plotly figure of the current state, ``static()`` a matplotlib-drawn one, ``save(path)`` exports it.
+    """
+
+    kinds: tuple = ()
+    title = "view"
+
+    def __init__(self, events=None, refresh_hz: float = 4.0, auto_refresh: bool = True):
+        self._lock = threading.Lock()
+        self._events: list = []
+        self.auto_refresh = auto_refresh
+        self.dirty = False
+        self.errors: list[str] = []
+        self.pane = FigurePane()
+        self._throttle = Throttle(self.refresh, refresh_hz)
+        self._build()
+        for ev in events or ():
+            self.on_event(ev, redraw=False)
+        self.refresh()
+
+    # ------------------------------------------------------------------ events in
+    def wants(self, kind) -> bool:
+        return kind in self.kinds
+
+    def on_event(self, ev, redraw: bool = True) -> None:
+        """Take one event (``Event``, its dict form or a store row); other kinds are ignored."""
+        try:
+            kind, _ = as_record(ev)
+        except TypeError as exc:
+            self.errors.append(str(exc))
+            return
+        if kind == "run_started":
+            self.reset()
+        if not self.wants(kind):
+            return
+        with self._lock:
+            self._events.append(ev)
+            self.dirty = True
+        if redraw and self.auto_refresh:
+            self._throttle()
+
+    __call__ = on_event
+
+    def events(self) -> list:
+        with self._lock:
+            return list(self._events)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._events = []
+            self.dirty = True
+
+    # ------------------------------------------------------------------ figure out
+    def spec(self) -> dict:
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Redraw now (views inside a ``Lab`` are redrawn by the Lab's own throttle)."""
+        self.dirty = False
+        try:
+            self.pane.show(self.spec())
+        except Exception as exc:  # noqa: BLE001 - shown by the Lab, never raised into the search
+            self.errors.append(f"{type(self).__name__}: {type(exc).__name__}: {exc}")
+
+    def flush(self) -> None:
+        self._throttle.flush()
+
+    def figure(self, backend: str = "auto"):
+        return to_figure(self.spec(), backend)
+
+    def static(self):
+        return to_figure(self.spec(), "static")
+
+    def save(self, path) -> str:
+        from nasbench_lab.viz import save
+        return save(self.spec(), path)
+
+    # ------------------------------------------------------------------ display
+    def _build(self) -> None:
+        """Subclasses with controls (sliders, dropdowns) build them here."""
+
+    @property
+    def widget(self):
+        """The ipywidgets widget (None without the widget stack)."""
+        return self.pane.widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": f"<{type(self).__name__}: {len(self.events())} events>"}
+        w = self.widget
+        if w is not None:
+            bundle.update(w._repr_mimebundle_(include=include, exclude=exclude) or {})
+        # the static fallback: front-ends without the widget manager (nbconvert to PDF, plain
+        # renderers) pick the PNG; JupyterLab and Voila prefer the live widget
+        try:
+            from nasbench_lab.viz import to_png
+            bundle["image/png"] = base64.b64encode(to_png(as_spec(self.spec()), dpi=72)).decode("ascii")
+        except Exception:  # noqa: BLE001 - no matplotlib: the text form is all there is
+            pass
+        return bundle
