@@ -7,6 +7,7 @@ from .events import Event, EventBus, EventLog, StopFlag
 from .search import SearchResult, search
 from .spaces import get_space, list_spaces
 from .strategies import list_strategies
+from .store import open_store, resume
 from ._source_widgets import install as _install_widgets_finder
 
 _install_widgets_finder()          # `import nasbench_lab.widgets` from an uninstalled checkout
@@ -14,4 +15,4 @@ _install_widgets_finder()          # `import nasbench_lab.widgets` from an unins
 __version__ = "0.1.0"
 
 __all__ = ["Event", "EventBus", "EventLog", "SearchResult", "StopFlag", "get_estimator", "get_space", "list_estimators",
-           "list_spaces", "list_strategies", "search", "__version__"]
+           "list_spaces", "list_strategies", "open_store", "resume", "search", "__version__"]

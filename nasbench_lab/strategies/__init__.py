@@ -12,6 +12,9 @@ from .base import (MultiTrialStrategy, OneShotStrategy, RunContext, Strategy, St
 
 _REGISTRY = {
     "random": "random:RandomSearch",
+    "evolution": "evolution:RegularizedEvolution",
+    "reinforce": "reinforce:Reinforce",
+    "local": "local:LocalSearch",
 }
 
 

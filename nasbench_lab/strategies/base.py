@@ -54,11 +54,18 @@ class RunContext:
     """torch.device for one-shot strategies (None: the estimator's device or auto)."""
     data: object = None
     """Splits for one-shot strategies (loaded by the driver when a strategy asks for it)."""
+    executor: object = None
+    """Where evaluations run (executors.py); None: in this process, one at a time."""
+    recipe: dict | None = None
+    """JSON-able description of space and estimator (names + options) so worker processes rebuild them."""
 
 
 class Strategy:
     name = "base"
     family = "multi-trial"
+    #: True when ``ask`` may be called again before earlier candidates are told (several evaluations in
+    #: flight, in any completion order) and ``tell`` accepts architectures it did not propose (resume).
+    asynchronous = False
     #: Short description for menus (the widgets, ``nasbench-lab info``).
     summary = ""
 
@@ -118,11 +125,15 @@ def evaluate_one(ctx: RunContext, arch, index: int) -> tuple[Evaluation, bool]:
     arch_str = ctx.space.to_str(arch)
     if index < len(ctx.replay) and ctx.replay[index].arch == arch_str:
         return ctx.replay[index], True
+    if ctx.executor is not None:
+        return ctx.executor.evaluate(ctx, arch), False
     return ctx.estimator.evaluate(ctx.space, arch, seed=ctx.seed, stop=ctx.stop), False
 
 
 def run_multi_trial(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
-    """The sequential ask/tell loop (executors.py adds parallel ones with the same contract)."""
+    """The sequential ask/tell loop; the asynchronous one when the executor has several slots."""
+    if strategy.asynchronous and getattr(ctx.executor, "slots", 1) > 1:
+        return run_asynchronous(strategy, ctx)
     tracker = Tracker()
     for i in range(ctx.budget):
         if ctx.stop.is_set():
@@ -134,6 +145,45 @@ def run_multi_trial(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
         obj = ctx.objective(ev)
         strategy.tell(arch, ev, obj)
         emit_evaluation(ctx, tracker, ev, obj, replayed)
+    return tracker
+
+
+def run_asynchronous(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
+    """Keep ``executor.slots`` evaluations in flight; tell each result as soon as it arrives.
+
+    Why results are told in completion order: that is what asynchronous evolution does (Real et al.
+    ran 450 workers this way); a fast candidate does not wait for a slow one. The order depends on
+    timing, so an asynchronous run is not reproducible bit for bit; resume still loses and repeats
+    nothing: stored evaluations are re-told first (``tell`` accepts them), then the loop goes on.
+    """
+    tracker, executor = Tracker(), ctx.executor
+    for ev in ctx.replay[:ctx.budget]:
+        obj = ctx.objective(ev)
+        strategy.tell(ctx.space.from_str(ev.arch), ev, obj)
+        emit_evaluation(ctx, tracker, ev, obj, replayed=True)
+    pending: dict = {}                                  # future -> architecture
+    asked = len(tracker.evaluations)
+    try:
+        while True:
+            while not ctx.stop.is_set() and asked < ctx.budget and len(pending) < executor.slots:
+                arch = strategy.ask()
+                pending[executor.submit(ctx, arch)] = arch
+                asked += 1
+            if not pending:
+                break
+            # Wait in short slices so a Stop is noticed; when stopping, keep what has already
+            # finished (timeout 0) and drop the rest.
+            for fut in executor.wait(list(pending), timeout=0 if ctx.stop.is_set() else 0.25):
+                arch = pending.pop(fut)
+                ev = fut.result()                      # a worker's exception fails the run here
+                obj = ctx.objective(ev)
+                strategy.tell(arch, ev, obj)
+                emit_evaluation(ctx, tracker, ev, obj)
+            if ctx.stop.is_set():
+                break
+    finally:
+        for fut in pending:                            # stopped or failed: unfinished work is dropped
+            fut.cancel()
     return tracker
 
 

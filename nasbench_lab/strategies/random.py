@@ -16,6 +16,7 @@ from .base import MultiTrialStrategy
 class RandomSearch(MultiTrialStrategy):
     name = "random"
     summary = "uniform samples from the space (the baseline)"
+    asynchronous = True          # samples do not depend on results: any number may be in flight
 
     def __init__(self, space, rng, emit, dedupe: bool = True, **options):
         super().__init__(space, rng, emit, **options)

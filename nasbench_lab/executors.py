@@ -1,0 +1,263 @@
+"""Where evaluations run: in this process (default), in local worker processes, or on a Ray cluster.
+
+The strategy never knows. The driver (strategies/base.py) either asks the executor to ``evaluate`` one
+candidate and waits (sequential strategies, and every strategy when there is one slot), or, for
+strategies marked ``asynchronous`` (random, evolution, reinforce), keeps ``slots`` candidates in flight
+with ``submit`` / ``wait`` and tells each result as soon as it arrives (asynchronous evolution, as in
+Real et al. 2019, where hundreds of workers never waited for each other).
+
+Workers rebuild the space and the estimator from a *recipe*: names plus JSON-able options (the run's
+``RunContext.recipe``), never from pickled objects. (Results travel back through the standard
+multiprocessing / Ray channels, which serialise internally; nothing is pickled to disk.)
+
+* ``InProcessExecutor``: one evaluation at a time, here; deterministic; the default.
+* ``ProcessExecutor(workers, devices)``: a pool of ``spawn``-ed processes (several CPU cores, or one
+  GPU each with ``devices=["cuda:0", "cuda:1"]``). Scripts using it need the usual
+  ``if __name__ == "__main__":`` guard (spawn re-imports the main module).
+* ``RayExecutor(workers, address, num_gpus)``: one Ray actor per worker; ``num_gpus=0.25`` packs four
+  workers on each GPU. Needs the ``distributed`` extra (``pip install 'nasbench_lab[distributed]'``).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import json
+import multiprocessing
+import os
+import socket
+import threading
+
+
+class ExecutorError(ValueError):
+    """Unknown executor, bad executor options, or a recipe that workers cannot rebuild."""
+
+
+class Executor:
+    """Base class: the in-process behaviour; subclasses add workers."""
+
+    name = "inprocess"
+    #: How many evaluations may be in flight at once.
+    slots = 1
+
+    def evaluate(self, ctx, arch):
+        """Score one architecture and wait for it."""
+        return self.submit(ctx, arch).result()
+
+    def submit(self, ctx, arch) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(ctx.estimator.evaluate(ctx.space, arch, seed=ctx.seed, stop=ctx.stop))
+        except Exception as exc:  # noqa: BLE001 - handed to the driver through the future
+            fut.set_exception(exc)
+        return fut
+
+    def wait(self, futures, timeout=None) -> list:
+        """The futures among ``futures`` that are done (at least one unless ``timeout`` runs out)."""
+        done, _ = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return [f for f in futures if f in done]       # submission order: deterministic when several are done
+
+    def close(self) -> None:
+        """Release workers (idempotent)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class InProcessExecutor(Executor):
+    name = "inprocess"
+
+    def evaluate(self, ctx, arch):
+        return ctx.estimator.evaluate(ctx.space, arch, seed=ctx.seed, stop=ctx.stop)
+
+
+def _jsonable_recipe(ctx) -> str:
+    recipe = ctx.recipe
+    if not recipe or not recipe.get("estimator"):
+        raise ExecutorError("worker executors need the estimator by name (e.g. estimator='train'), "
+                            "not an estimator object")
+    opts = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+            for k, v in recipe.get("estimator_options", {}).items()}
+    try:
+        return json.dumps({**recipe, "estimator_options": opts}, sort_keys=True)
+    except TypeError as exc:
+        raise ExecutorError(f"worker executors need JSON-able estimator options: {exc}") from None
+
+
+def _build(recipe_json: str, device=None):
+    from .estimators import get_estimator
+    from .spaces import get_space
+    recipe = json.loads(recipe_json)
+    opts = dict(recipe["estimator_options"])
+    if device is not None:
+        opts["device"] = device
+    return get_space(recipe["space"]), get_estimator(recipe["estimator"], **opts)
+
+
+# Why module-level state here: it exists only inside the pool's worker processes (one space and one
+# estimator per worker, so a dataset is loaded once per worker rather than once per evaluation).
+_WORKER: dict = {}
+
+
+def _worker_init(recipe_json: str, devices, threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)       # two workers on two cores must not each start two threads
+    device = devices.get() if devices is not None else None
+    _WORKER["space"], _WORKER["estimator"] = _build(recipe_json, device)
+
+
+def _tag(ev):
+    """Record which worker scored it (metrics['worker'] = 'host:pid'): shows the parallelism, helps debugging."""
+    ev.metrics["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return ev
+
+
+def _worker_evaluate(arch_str: str, seed: int):
+    space, est = _WORKER["space"], _WORKER["estimator"]
+    return _tag(est.evaluate(space, space.from_str(arch_str), seed=seed))
+
+
+class ProcessExecutor(Executor):
+    """A pool of spawned worker processes on this machine."""
+
+    name = "process"
+
+    def __init__(self, workers: int | None = None, devices: list | None = None):
+        workers = workers or len(devices or []) or os.cpu_count() or 1
+        if not isinstance(workers, int) or workers < 1:
+            raise ExecutorError(f"process executor: workers must be a positive integer, got {workers!r}")
+        self.slots, self.devices = workers, list(devices) if devices else None
+        self._pool, self._recipe = None, None
+
+    def _ensure(self, ctx):
+        recipe = _jsonable_recipe(ctx)
+        if self._pool is not None and recipe == self._recipe:
+            return self._pool
+        self.close()
+        mp = multiprocessing.get_context("spawn")   # fork + torch threads can deadlock; spawn is safe
+        queue = None
+        if self.devices:
+            queue = mp.Queue()
+            for i in range(self.slots):
+                queue.put(self.devices[i % len(self.devices)])
+        threads = max(1, (os.cpu_count() or 1) // self.slots)
+        self._pool = cf.ProcessPoolExecutor(self.slots, mp_context=mp, initializer=_worker_init,
+                                            initargs=(recipe, queue, threads))
+        self._recipe = recipe
+        return self._pool
+
+    def submit(self, ctx, arch) -> cf.Future:
+        return self._ensure(ctx).submit(_worker_evaluate, ctx.space.to_str(arch), ctx.seed)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class _RayWorker:
+    """The body of one Ray actor: a space and an estimator, built once."""
+
+    def __init__(self, recipe_json: str):
+        self.space, self.estimator = _build(recipe_json)
+
+    def evaluate(self, arch_str: str, seed: int):
+        return _tag(self.estimator.evaluate(self.space, self.space.from_str(arch_str), seed=seed))
+
+
+class RayExecutor(Executor):
+    """Evaluations as Ray actor tasks; ``num_gpus`` may be a fraction (several workers per GPU)."""
+
+    name = "ray"
+
+    def __init__(self, workers: int = 2, address: str | None = None, num_gpus: float = 0.0, num_cpus: float = 1.0,
+                 init_options: dict | None = None):
+        if not isinstance(workers, int) or workers < 1:
+            raise ExecutorError(f"ray executor: workers must be a positive integer, got {workers!r}")
+        if num_gpus < 0 or num_cpus < 0:
+            raise ExecutorError("ray executor: num_gpus and num_cpus must be >= 0")
+        self.slots, self.address, self.num_gpus, self.num_cpus = workers, address, float(num_gpus), float(num_cpus)
+        self.init_options = dict(init_options or {})
+        self._actors, self._load, self._recipe, self._started_ray = [], {}, None, False
+        self._lock = threading.Lock()
+
+    def _ray(self):
+        try:
+            import ray
+        except ImportError:
+            raise ExecutorError("the ray executor needs Ray: pip install 'nasbench_lab[distributed]'") from None
+        if not ray.is_initialized():
+            opts = {"include_dashboard": False, "log_to_driver": False, **self.init_options}
+            if self.address:
+                opts["address"] = self.address
+            ray.init(**opts)
+            self._started_ray = True
+        return ray
+
+    def _ensure(self, ctx):
+        recipe = _jsonable_recipe(ctx)
+        ray = self._ray()
+        if self._actors and recipe == self._recipe:
+            return
+        self._kill_actors()
+        cls = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus)(_RayWorker)
+        self._actors = [cls.remote(recipe) for _ in range(self.slots)]
+        self._load = {i: 0 for i in range(self.slots)}
+        self._recipe = recipe
+
+    def submit(self, ctx, arch) -> cf.Future:
+        self._ensure(ctx)
+        with self._lock:                     # the least busy actor (the driver keeps <= slots in flight)
+            i = min(self._load, key=self._load.get)
+            self._load[i] += 1
+        fut = self._actors[i].evaluate.remote(ctx.space.to_str(arch), ctx.seed).future()
+
+        def _release(_f, i=i):
+            with self._lock:
+                self._load[i] -= 1
+        fut.add_done_callback(_release)
+        return fut
+
+    def _kill_actors(self) -> None:
+        if self._actors:
+            import ray
+            for a in self._actors:
+                ray.kill(a)
+        self._actors, self._load = [], {}
+
+    def close(self) -> None:
+        self._kill_actors()
+        self._recipe = None
+        if self._started_ray:
+            import ray
+            ray.shutdown()
+            self._started_ray = False
+
+
+EXECUTORS = {"inprocess": InProcessExecutor, "process": ProcessExecutor, "ray": RayExecutor}
+
+
+def list_executors() -> list[str]:
+    return list(EXECUTORS)
+
+
+def get_executor(spec=None, **options) -> Executor:
+    """An executor from a name (``inprocess``, ``process``, ``ray``) and options, or the object itself."""
+    if spec is None:
+        spec = "inprocess"
+    if isinstance(spec, Executor):
+        if options:
+            raise ExecutorError("options are only accepted with an executor name")
+        return spec
+    if spec not in EXECUTORS:
+        raise ExecutorError(f"unknown executor {spec!r}; choose one of: {', '.join(EXECUTORS)}")
+    try:
+        return EXECUTORS[spec](**options)
+    except TypeError as exc:
+        raise ExecutorError(f"bad option for executor {spec!r}: {exc}") from None
+
+
+__all__ = ["Executor", "ExecutorError", "InProcessExecutor", "ProcessExecutor", "RayExecutor", "get_executor",
+           "list_executors"]

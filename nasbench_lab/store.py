@@ -1,0 +1,445 @@
+"""The experiment store: every run, evaluation and event in one SQLite file (stdlib, WAL).
+
+A search writes as it goes, so a run interrupted in any way (the Stop button, Ctrl-C, ``kill -9``, a
+crash) keeps everything it finished, and ``resume(run_id, store)`` continues it:
+
+* ``runs``:        one row per run: config (JSON), seed, status (running / finished / stopped / failed),
+                   versions (python, torch, lab), best so far, number of evaluations;
+* ``evaluations``: one row per finished evaluation, committed in its own transaction when it finishes;
+* ``events``:      every other event (population snapshots, controller probabilities, epochs, ...).
+
+Why WAL + ``synchronous=NORMAL``: each commit is an append to the write-ahead log without an fsync, so
+one transaction per evaluation costs tens of microseconds, and a committed transaction survives the
+death of the process (``kill -9``). Only a power failure or OS crash may lose the last commits.
+
+How resume avoids losing or repeating work: the resumed search is rebuilt from the stored config and
+seed and given the stored evaluations as ``replay``; the driver re-tells them to the strategy without
+re-evaluating (their events carry ``replayed=True`` and are not stored again), so for a deterministic
+estimator and the sequential driver the resumed run ends exactly where an uninterrupted one would.
+Events that the strategy emits again while being replayed were stored the first time and are dropped;
+events stored after the last committed evaluation (the interrupted evaluation's epochs, say) are
+removed, because the resumed run produces them again.
+
+Thread-safety: SQLite connections belong to the thread that made them, so the store keeps one per
+thread (the widgets run a search in a background thread while the notebook reads the same store).
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import platform
+import socket
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from .estimators import Evaluation
+from .events import Event
+
+LIFECYCLE = ("run_started", "run_finished", "run_failed")
+METRIC_COLUMNS = ("params", "flops", "latency_ms")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, created REAL, updated REAL, status TEXT, space TEXT, strategy TEXT,
+    estimator TEXT, seed INTEGER, budget INTEGER, config TEXT, versions TEXT, attempts INTEGER,
+    pid INTEGER, host TEXT, evaluations INTEGER DEFAULT 0, best_arch TEXT, best_val_acc REAL,
+    best_test_acc REAL, best_objective REAL, error TEXT);
+CREATE TABLE IF NOT EXISTS evaluations (
+    run_id TEXT, idx INTEGER, arch TEXT, val_acc REAL, test_acc REAL, cost REAL, objective REAL,
+    metrics TEXT, time REAL, attempt INTEGER, PRIMARY KEY (run_id, idx));
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, attempt INTEGER, seq INTEGER, kind TEXT,
+    time REAL, after INTEGER, payload TEXT);
+CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, kind);
+"""
+
+
+class StoreError(ValueError):
+    """Unknown or ambiguous run id, a run that cannot be resumed, or a malformed export file."""
+
+
+def _default(o):
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return dataclasses.asdict(o)
+    if hasattr(o, "item"):                      # numpy / torch scalars
+        return o.item()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    return repr(o)
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, default=_default, separators=(",", ":"))
+
+
+def versions() -> dict:
+    import torch
+    from . import __version__
+    return {"python": platform.python_version(), "torch": torch.__version__, "nasbench_lab": __version__,
+            "platform": platform.platform()}
+
+
+class Recorder:
+    """The store's subscriber for one attempt of one run (made by ``Store.attach``).
+
+    It writes through one connection of its own, serialised by a lock, so events may arrive from any
+    thread. Each evaluation is one transaction, committed before ``emit`` returns. Other events are
+    committed at once when they are rare (epochs, alphas); when they come in a fast stream (a
+    population snapshot before every evaluation) they join the next evaluation's transaction instead.
+    Why: a commit is the dominant cost of a fast run, and an event left uncommitted by a kill belongs to
+    the interrupted evaluation, which the resumed run emits again anyway.
+    """
+
+    #: Events arriving within this many seconds of the last commit wait for the next commit.
+    DEFER_S = 0.2
+
+    def __init__(self, store: Store, run_id: str, attempt: int, stored: int, replayed: int, best: float | None):
+        self.store, self.run_id, self.attempt = store, run_id, attempt
+        self.count = stored              # evaluations committed for this run
+        self.to_replay = replayed        # replayed evaluations still to come (their events are not stored)
+        self.best = best
+        self.conn = store._connect()
+        self._last_commit = time.monotonic()
+        self._lock = threading.Lock()
+
+    def __call__(self, ev: Event) -> None:
+        with self._lock:
+            if ev.kind == "evaluation":
+                if ev.payload.get("replayed"):
+                    self.to_replay -= 1
+                else:
+                    self._evaluation(ev)
+            elif ev.kind in LIFECYCLE:
+                self._lifecycle(ev)
+            elif self.to_replay <= 0:
+                self._event(ev)
+                if time.monotonic() - self._last_commit > self.DEFER_S:
+                    self._commit()
+
+    def _commit(self) -> None:
+        self.conn.commit()
+        self._last_commit = time.monotonic()
+
+    def _event(self, ev: Event) -> None:
+        self.conn.execute(
+            "INSERT INTO events (run_id, attempt, seq, kind, time, after, payload) VALUES (?,?,?,?,?,?,?)",
+            (self.run_id, self.attempt, ev.seq, ev.kind, ev.time, self.count, _dumps(ev.payload)))
+
+    def _evaluation(self, ev: Event) -> None:
+        p = ev.payload
+        obj = p.get("objective")
+        better = obj is not None and (self.best is None or obj > self.best)
+        try:
+            self.conn.execute("INSERT INTO evaluations VALUES (?,?,?,?,?,?,?,?,?,?)",
+                              (self.run_id, self.count, p["arch"], p["val_acc"], p.get("test_acc"),
+                               p.get("cost", 0.0), obj, _dumps(p.get("metrics") or {}), ev.time, self.attempt))
+            if better:
+                self.conn.execute("UPDATE runs SET evaluations=?, updated=?, best_arch=?, best_val_acc=?,"
+                                  " best_test_acc=?, best_objective=? WHERE run_id=?",
+                                  (self.count + 1, ev.time, p["arch"], p["val_acc"], p.get("test_acc"), obj,
+                                   self.run_id))
+            else:
+                self.conn.execute("UPDATE runs SET evaluations=?, updated=? WHERE run_id=?",
+                                  (self.count + 1, ev.time, self.run_id))
+            self._commit()                          # one transaction per evaluation, committed now
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.count += 1
+        if better:
+            self.best = obj
+
+    def _lifecycle(self, ev: Event) -> None:
+        self._event(ev)
+        if ev.kind == "run_finished":
+            status = "stopped" if ev.payload.get("stopped") else "finished"
+            self.conn.execute("UPDATE runs SET status=?, updated=? WHERE run_id=?", (status, ev.time, self.run_id))
+        elif ev.kind == "run_failed":
+            self.conn.execute("UPDATE runs SET status='failed', error=?, updated=? WHERE run_id=?",
+                              (ev.payload.get("error"), ev.time, self.run_id))
+        self._commit()
+        if ev.kind != "run_started":              # the run is over: release the connection
+            self.store._active.discard(self.run_id)
+            self.store._release(self.conn)
+            self.conn = _Closed(self.store)
+
+
+class _Closed:
+    """Stands in for a released recorder connection; reconnects if a late event still arrives."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def __getattr__(self, name):
+        raise AttributeError(name)
+
+    def execute(self, *args):
+        return self.store._conn().execute(*args)
+
+    def commit(self):
+        self.store._conn().commit()
+
+    def rollback(self):
+        self.store._conn().rollback()
+
+
+class Store:
+    """An SQLite experiment store at ``path`` (``":memory:"`` for a throwaway one)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self._memory = self.path == ":memory:"
+        self._uri = f"file:nasbench_lab_{id(self)}?mode=memory&cache=shared" if self._memory else None
+        self._local = threading.local()
+        self._all: list = []                   # every thread's connection, so close() can close them all
+        self._all_lock = threading.Lock()
+        self._active: set = set()              # run ids being recorded by this object right now
+        if not self._memory:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn()                           # create the schema now (and keep a memory database alive)
+
+    # ------------------------------------------------------------------ connections
+    def _connect(self) -> sqlite3.Connection:
+        """A new connection (check_same_thread off: the owner serialises its use)."""
+        if self._memory:
+            conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False, timeout=30)
+        else:
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _release(self, conn) -> None:
+        with self._all_lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        conn.close()
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections are per thread)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ writing
+    def attach(self, bus, config: dict, replayed: int = 0) -> Recorder:
+        """Record the run of ``bus`` (new, or resumed when it exists and ``replayed`` evaluations are re-told)."""
+        run_id = bus.run_id
+        conn = self._conn()
+        row = conn.execute("SELECT evaluations, attempts, best_objective FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        now = time.time()
+        with conn:
+            if row is None:
+                if replayed:
+                    raise StoreError(f"cannot replay {replayed} evaluations into the new run {run_id!r}")
+                conn.execute("INSERT INTO runs (run_id, created, updated, status, space, strategy, estimator, seed,"
+                             " budget, config, versions, attempts, pid, host, evaluations) VALUES"
+                             " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
+                             (run_id, now, now, "running", config.get("space"), config.get("strategy"),
+                              config.get("estimator"), config.get("seed"), config.get("budget"), _dumps(config),
+                              _dumps(versions()), 1, os.getpid(), socket.gethostname()))
+                stored, attempt, best = 0, 1, None
+            else:
+                stored, attempts, best = row
+                if replayed != stored:
+                    raise StoreError(f"run {run_id!r} already has {stored} evaluations; continue it with "
+                                     f"resume({run_id!r}, store) instead of starting it again")
+                attempt = attempts + 1
+                conn.execute("UPDATE runs SET status='running', updated=?, attempts=?, pid=?, host=?, budget=?,"
+                             " config=?, error=NULL WHERE run_id=?",
+                             (now, attempt, os.getpid(), socket.gethostname(), config.get("budget"), _dumps(config),
+                              run_id))
+                # Events after the last committed evaluation belong to the interrupted one: dropped,
+                # the resumed run emits them again.
+                conn.execute("DELETE FROM events WHERE run_id=? AND after>=? AND kind NOT IN (?,?,?)",
+                             (run_id, stored, *LIFECYCLE))
+        rec = Recorder(self, run_id, attempt, stored, replayed, best)
+        self._active.add(run_id)
+        bus.subscribe(rec)
+        return rec
+
+    # ------------------------------------------------------------------ reading
+    def resolve(self, run_id: str) -> str:
+        """The full run id for ``run_id`` or a unique prefix of one."""
+        conn = self._conn()
+        if conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone():
+            return run_id
+        ids = [r[0] for r in conn.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\'",
+                                          (run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",))]
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise StoreError(f"no run {run_id!r} in store {self.path}")
+        raise StoreError(f"run id {run_id!r} is ambiguous in store {self.path}: {', '.join(ids[:5])}")
+
+    def _run_dict(self, r) -> dict:
+        keys = ("run_id", "created", "updated", "status", "space", "strategy", "estimator", "seed", "budget", "config",
+                "versions", "attempts", "pid", "host", "evaluations", "best_arch", "best_val_acc", "best_test_acc",
+                "best_objective", "error")
+        d = dict(zip(keys, r))
+        d["config"], d["versions"] = json.loads(d["config"] or "{}"), json.loads(d["versions"] or "{}")
+        d["best"] = None if d["best_arch"] is None else {"arch": d["best_arch"], "val_acc": d["best_val_acc"],
+                                                          "test_acc": d["best_test_acc"],
+                                                          "objective": d["best_objective"]}
+        return d
+
+    def runs(self) -> list[dict]:
+        """Every run, oldest first (dicts with run_id, status, space, strategy, estimator, evaluations, best...)."""
+        return [self._run_dict(r) for r in self._conn().execute("SELECT * FROM runs ORDER BY created, run_id")]
+
+    def run(self, run_id: str) -> dict:
+        run_id = self.resolve(run_id)
+        return self._run_dict(self._conn().execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone())
+
+    def evaluation_rows(self, run_id: str) -> list[dict]:
+        """Evaluations with their store columns (idx, objective, time, attempt), in the order they finished."""
+        run_id = self.resolve(run_id)
+        cur = self._conn().execute("SELECT idx, arch, val_acc, test_acc, cost, objective, metrics, time, attempt "
+                                   "FROM evaluations WHERE run_id=? ORDER BY idx", (run_id,))
+        keys = ("idx", "arch", "val_acc", "test_acc", "cost", "objective", "metrics", "time", "attempt")
+        rows = [dict(zip(keys, r)) for r in cur]
+        for r in rows:
+            r["metrics"] = json.loads(r["metrics"] or "{}")
+        return rows
+
+    def evaluations(self, run_id: str) -> list[Evaluation]:
+        return [Evaluation(r["arch"], r["val_acc"], r["test_acc"], r["cost"], r["metrics"])
+                for r in self.evaluation_rows(run_id)]
+
+    def events(self, run_id: str, kind: str | None = None) -> list[Event]:
+        """Stored events (every kind but ``evaluation``, which lives in ``evaluations``), in arrival order."""
+        run_id = self.resolve(run_id)
+        sql = "SELECT kind, payload, seq, time FROM events WHERE run_id=?"
+        args: tuple = (run_id,)
+        if kind is not None:
+            sql, args = sql + " AND kind=?", (run_id, kind)
+        return [Event(k, json.loads(p), run_id, s, t) for k, p, s, t in self._conn().execute(sql + " ORDER BY id", args)]
+
+    # ------------------------------------------------------------------ export / import
+    def export(self, run_id: str, path, fmt: str | None = None) -> Path:
+        """Write the run to ``path`` as CSV (evaluations) or JSON (run, evaluations, events)."""
+        path = Path(path)
+        fmt = (fmt or path.suffix.lstrip(".")).lower()
+        run = self.run(run_id)
+        rows = self.evaluation_rows(run["run_id"])
+        if fmt == "csv":
+            with open(path, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["idx", "arch", "val_acc", "test_acc", "cost", "objective", *METRIC_COLUMNS, "time",
+                            "metrics"])
+                for r in rows:
+                    m = r["metrics"]
+                    w.writerow([r["idx"], r["arch"], r["val_acc"], r["test_acc"], r["cost"], r["objective"],
+                                *[m.get(k) for k in METRIC_COLUMNS], r["time"], _dumps(m)])
+        elif fmt == "json":
+            doc = {"format": "nasbench_lab.run/1", "run": run, "evaluations": rows,
+                   "events": [e.to_dict() for e in self.events(run["run_id"])]}
+            path.write_text(json.dumps(doc, default=_default, indent=1))
+        else:
+            raise StoreError(f"unknown export format {fmt!r}; use csv or json (from the file suffix or fmt=)")
+        return path
+
+    def import_json(self, path) -> str:
+        """Load a run exported with ``export(..., 'json')``; returns its run id."""
+        try:
+            doc = json.loads(Path(path).read_text())
+            run = doc["run"]
+            if doc.get("format") != "nasbench_lab.run/1":
+                raise KeyError("format")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{path}: not a nasbench_lab run export ({type(exc).__name__}: {exc})") from None
+        conn = self._conn()
+        if conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run["run_id"],)).fetchone():
+            raise StoreError(f"run {run['run_id']!r} is already in store {self.path}")
+        with conn:
+            conn.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         (run["run_id"], run["created"], run["updated"], run["status"], run["space"], run["strategy"],
+                          run["estimator"], run["seed"], run["budget"], _dumps(run["config"]), _dumps(run["versions"]),
+                          run["attempts"], run["pid"], run["host"], run["evaluations"], run["best_arch"],
+                          run["best_val_acc"], run["best_test_acc"], run["best_objective"], run["error"]))
+            conn.executemany("INSERT INTO evaluations VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             [(run["run_id"], r["idx"], r["arch"], r["val_acc"], r["test_acc"], r["cost"],
+                               r["objective"], _dumps(r["metrics"]), r["time"], r["attempt"])
+                              for r in doc["evaluations"]])
+            conn.executemany("INSERT INTO events (run_id, attempt, seq, kind, time, after, payload) "
+                             "VALUES (?,?,?,?,?,?,?)",
+                             [(run["run_id"], None, e["seq"], e["kind"], e["time"], None, _dumps(e["payload"]))
+                              for e in doc["events"]])
+        return run["run_id"]
+
+
+def open_store(path_or_store) -> Store:
+    """A ``Store`` for a path (created when missing), or the store itself."""
+    if isinstance(path_or_store, Store):
+        return path_or_store
+    if not isinstance(path_or_store, (str, os.PathLike)):
+        raise StoreError(f"store must be a path or a Store, got {type(path_or_store).__name__}")
+    return Store(path_or_store)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def resume(run_id: str, store, budget: int | None = None, executor=None, on_event=None, stop=None, objective=None):
+    """Continue an interrupted (or finished, with a larger ``budget``) run; returns its ``SearchResult``.
+
+    The search is rebuilt from the stored config and seed; stored evaluations are replayed, not redone,
+    and new ones are appended to the same run id.
+    """
+    from .search import search
+    st = open_store(store)
+    info = st.run(run_id)
+    run_id, cfg = info["run_id"], info["config"]
+    if run_id in st._active:
+        raise StoreError(f"run {run_id!r} is being recorded right now; stop it before resuming")
+    if (info["status"] == "running" and info["host"] == socket.gethostname() and info["pid"] != os.getpid()
+            and info["pid"] and _pid_alive(info["pid"])):
+        raise StoreError(f"run {run_id!r} is still running in process {info['pid']}; stop it before resuming")
+    if objective is None and cfg.get("objective") is None:
+        raise StoreError(f"run {run_id!r} used a custom objective function; pass objective= to resume it")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0):
+        raise StoreError(f"budget must be a positive integer, got {budget!r}")
+    if (budget or cfg["budget"]) < info["evaluations"]:
+        raise StoreError(f"run {run_id!r} already has {info['evaluations']} evaluations; a budget of "
+                         f"{budget or cfg['budget']} cannot continue it")
+    return search(space=cfg["space"], strategy=cfg["strategy"], estimator=cfg["estimator"],
+                  budget=budget or cfg["budget"], dataset=cfg.get("dataset", "fashion-mnist"),
+                  device=cfg.get("device", "auto"), seed=cfg["seed"], store=st,
+                  strategy_options=cfg.get("strategy_options") or None,
+                  estimator_options=cfg.get("estimator_options") or None,
+                  objective=objective if objective is not None else cfg["objective"], run_id=run_id,
+                  replay=st.evaluations(run_id), executor=executor, on_event=on_event, stop=stop)
+
+
+__all__ = ["Recorder", "Store", "StoreError", "open_store", "resume", "versions"]

@@ -1,0 +1,202 @@
+"""REINFORCE with an LSTM controller: NAS as reinforcement learning.
+
+Zoph & Le, "Neural Architecture Search with Reinforcement Learning", ICLR 2017.
+
+An LSTM (the *controller*) writes an architecture one token at a time: at step t it reads the token it
+chose at step t-1 and outputs a softmax over the options of decision t (the space's ``decisions()``:
+an op per edge, an input node, a kernel size...). The architecture is trained, its validation accuracy
+R is the reward, and the controller's parameters theta follow the policy gradient (Williams 1992):
+
+    grad J(theta) ~= 1/m * sum_k  (R_k - b) * grad log P(a_k; theta)        (Zoph & Le, eq. 2)
+
+over a batch of m sampled architectures a_k. Why the baseline b (an exponential moving average of past
+rewards): it does not bias the gradient but cuts its variance enormously; without it every sampled
+architecture (all have positive accuracy) would be made more likely. Why the entropy bonus (added to
+the objective, as in ENAS, Pham et al. 2018): it keeps the controller from becoming certain too early
+and sampling the same architecture forever.
+
+The cost is the lesson: every reward is a trained network. Zoph & Le used 800 GPUs for 28 days.
+
+Emits a ``controller`` event after each update: ``{step, decisions, probs, reward_mean, baseline,
+entropy}`` where ``probs`` holds, per decision, the choice probabilities averaged over the batch just
+used (the policy that sampled it), and ``entropy`` is the mean entropy per decision in nats.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from .base import MultiTrialStrategy, StrategyError
+
+
+@dataclass
+class ReinforceConfig:
+    """Options of ``reinforce`` (pass them as ``strategy_options``)."""
+
+    hidden: int = 64
+    """LSTM hidden size (Zoph & Le: 35 units in two layers; ENAS: one layer of 64-100)."""
+    lr: float = 0.02
+    """Adam learning rate of the controller (high, because classroom budgets are a few hundred rewards)."""
+    batch: int = 5
+    """m: architectures per policy-gradient step."""
+    baseline_decay: float = 0.9
+    """b <- decay * b + (1 - decay) * mean batch reward."""
+    entropy_weight: float = 0.01
+    """Weight of the entropy bonus."""
+    temperature: float = 1.0
+    """Softmax temperature (> 1 flattens the policy: more exploration)."""
+    tanh_c: float | None = None
+    """If set, logits = tanh_c * tanh(logits) (ENAS): bounded logits keep the policy from saturating."""
+    reward_scale: float = 100.0
+    """Reward = objective / reward_scale (accuracies are in percent; the learning rate assumes [0, 1])."""
+
+    def check(self) -> None:
+        for name in ("hidden", "batch"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise StrategyError(f"reinforce: {name} must be a positive integer, got {v!r}")
+        for name in ("lr", "temperature", "reward_scale"):
+            if not float(getattr(self, name)) > 0:
+                raise StrategyError(f"reinforce: {name} must be > 0, got {getattr(self, name)!r}")
+        if not 0.0 <= self.baseline_decay < 1.0:
+            raise StrategyError(f"reinforce: baseline_decay must be in [0, 1), got {self.baseline_decay!r}")
+        if self.entropy_weight < 0:
+            raise StrategyError(f"reinforce: entropy_weight must be >= 0, got {self.entropy_weight!r}")
+
+
+@contextmanager
+def _one_thread():
+    """Run the controller's tiny ops on one thread.
+
+    Why: a batch-1 LSTM step is microseconds of math; waking a pool of intra-op threads for each op
+    costs more, and on a busy 2-core machine it made sampling ~30x slower. The previous thread count
+    is restored at once, so training (estimators) keeps all cores.
+    """
+    n = torch.get_num_threads()
+    if n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
+class Controller(nn.Module):
+    """An LSTM that emits one categorical choice per decision, feeding each choice back as input."""
+
+    def __init__(self, sizes: list[int], hidden: int, temperature: float = 1.0, tanh_c: float | None = None):
+        super().__init__()
+        self.sizes, self.temperature, self.tanh_c = list(sizes), temperature, tanh_c
+        # One embedding row per (decision, choice) plus a learned start token (row 0).
+        self.offsets = [1 + sum(self.sizes[:t]) for t in range(len(self.sizes))]
+        self.embed = nn.Embedding(1 + sum(self.sizes), hidden)
+        self.cell = nn.LSTMCell(hidden, hidden)
+        self.heads = nn.ModuleList(nn.Linear(hidden, k) for k in self.sizes)
+        for p in self.parameters():            # Zoph & Le / ENAS: uniform(-0.1, 0.1) initialisation
+            nn.init.uniform_(p, -0.1, 0.1)
+
+    def _logits(self, t: int, h: torch.Tensor) -> torch.Tensor:
+        logits = self.heads[t](h) / self.temperature
+        return self.tanh_c * torch.tanh(logits) if self.tanh_c else logits
+
+    @torch.no_grad()
+    def sample(self, rng) -> list[int]:
+        """One architecture's decisions, drawn with the caller's ``random.Random`` (reproducible)."""
+        x, state, out = self.embed.weight[:1], None, []
+        for t in range(len(self.sizes)):
+            state = self.cell(x, state)
+            probs = torch.softmax(self._logits(t, state[0]), dim=-1)[0].tolist()
+            u, acc, choice = rng.random(), 0.0, len(probs) - 1
+            for j, p in enumerate(probs):          # inverse-CDF draw
+                acc += p
+                if u < acc:
+                    choice = j
+                    break
+            out.append(choice)
+            x = self.embed.weight[self.offsets[t] + choice].unsqueeze(0)
+        return out
+
+    def score(self, actions: torch.Tensor):
+        """Teacher-forced pass over a batch [B, T] of decisions: log-probs [B], entropies [B, T], probs."""
+        b = actions.shape[0]
+        x, state = self.embed.weight[:1].expand(b, -1), None
+        logp, ent, probs = [], [], []
+        for t in range(len(self.sizes)):
+            state = self.cell(x, state)
+            log_p = torch.log_softmax(self._logits(t, state[0]), dim=-1)
+            logp.append(log_p.gather(1, actions[:, t:t + 1]).squeeze(1))
+            ent.append(-(log_p.exp() * log_p).sum(-1))
+            probs.append(log_p.detach().exp().mean(0))
+            x = self.embed(self.offsets[t] + actions[:, t])
+        return torch.stack(logp, 1).sum(1), torch.stack(ent, 1), probs
+
+
+class Reinforce(MultiTrialStrategy):
+    name = "reinforce"
+    summary = "LSTM controller trained with REINFORCE (Zoph & Le 2017)"
+    # Why asynchronous is allowed: Zoph & Le ran hundreds of children in parallel with stale policies;
+    # a batch may then mix samples from the previous policy, a small, accepted bias.
+    asynchronous = True
+
+    def __init__(self, space, rng, emit, hidden: int = 64, lr: float = 0.02, batch: int = 5,
+                 baseline_decay: float = 0.9, entropy_weight: float = 0.01, temperature: float = 1.0,
+                 tanh_c: float | None = None, reward_scale: float = 100.0, **options):
+        super().__init__(space, rng, emit, **options)
+        self.config = ReinforceConfig(hidden, lr, batch, baseline_decay, entropy_weight, temperature, tanh_c,
+                                      reward_scale)
+        self.config.check()
+        self.decisions = space.decisions()
+        if not self.decisions:
+            raise StrategyError(f"reinforce: space {space.name!r} has no decisions to emit")
+        # The controller's initial weights come from the run's rng, without touching torch's global RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(rng.getrandbits(63))
+            self.controller = Controller([len(d.choices) for d in self.decisions], self.config.hidden,
+                                         self.config.temperature, self.config.tanh_c)
+        self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=self.config.lr)
+        self.baseline: float | None = None
+        self.step = 0
+        self._batch: list[tuple[list[int], float]] = []
+
+    def ask(self):
+        with _one_thread():
+            return self.space.from_decisions(self.controller.sample(self.rng))
+
+    def tell(self, arch, evaluation, objective: float) -> None:
+        # Why recompute the decisions from the architecture: a replayed (resumed) evaluation arrives
+        # without the sample that produced it; the log-probability is recomputed at update time anyway.
+        reward = float(objective) / self.config.reward_scale
+        if not math.isfinite(reward):
+            raise StrategyError(f"reinforce: non-finite reward {objective!r} for {self.space.to_str(arch)}")
+        self._batch.append((self.space.to_decisions(arch), reward))
+        if len(self._batch) >= self.config.batch:
+            with _one_thread():
+                self._update()
+
+    def _update(self) -> None:
+        cfg = self.config
+        actions = torch.tensor([a for a, _ in self._batch], dtype=torch.long)
+        rewards = torch.tensor([r for _, r in self._batch], dtype=torch.float32)
+        self._batch = []
+        mean_r = float(rewards.mean())
+        if self.baseline is None:
+            # Why start at the first batch mean: from 0, every early sample would look excellent.
+            self.baseline = mean_r
+        logp, ent, probs = self.controller.score(actions)
+        advantage = rewards - self.baseline
+        loss = -(advantage * logp).mean() - cfg.entropy_weight * ent.sum(1).mean()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.baseline = cfg.baseline_decay * self.baseline + (1 - cfg.baseline_decay) * mean_r
+        self.step += 1
+        self.emit("controller", step=self.step, decisions=[d.name for d in self.decisions],
+                  probs=[[round(float(p), 5) for p in row] for row in probs],
+                  reward_mean=mean_r * cfg.reward_scale, baseline=self.baseline * cfg.reward_scale,
+                  entropy=float(ent.detach().mean()))
