@@ -2,8 +2,9 @@
 
 Opens a generated notebook, runs the Lab cell, clicks Run, watches the live history plot gain points,
 runs a second cell while the search runs (the kernel answers), checks the Population and Best DAG tabs,
-clicks Stop and checks that the plot stops growing. Screenshots go to ``artifacts/`` (git-ignored; set
-NASBENCH_LAB_ARTIFACTS to move them). Skipped where chromium, playwright or jupyterlab are missing.
+clicks Stop and checks that the plot stops growing. The same notebook served by Voila (when installed)
+gets Run/Stop too. Screenshots go to ``artifacts/`` (git-ignored; set NASBENCH_LAB_ARTIFACTS to move
+them). Skipped where chromium, playwright or jupyterlab (voila) are missing.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -64,48 +66,64 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory):
+def _needs_browser():
     if CHROMIUM is None:
         pytest.skip("chromium not installed (apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    pytest.importorskip("anywidget")
+
+
+def _serve(cmd: list[str], root: Path, probe: str, name: str):
+    """Start a server in its own process group; return (process, log file) once ``probe`` answers."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "JUPYTER_RUNTIME_DIR": str(root / ".runtime"), "OMP_NUM_THREADS": "1"}
+    log = open(root / f"{name}.log", "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=root)
+    t0 = time.monotonic()
+    while True:
+        try:
+            urllib.request.urlopen(probe, timeout=2)
+            return proc, log
+        except urllib.error.HTTPError:               # any HTTP answer means the server is up
+            return proc, log
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - t0 > 90:
+                _stop(proc, log)
+                raise RuntimeError(f"{name} did not start:\n" + (root / f"{name}.log").read_text()[-3000:])
+            time.sleep(0.5)
+
+
+def _stop(proc, log) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)        # our own process group: the server and its kernel
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory):
+    _needs_browser()
     if shutil.which("jupyter") is None or subprocess.run(["jupyter", "lab", "--version"],
                                                          capture_output=True).returncode != 0:
         pytest.skip("jupyterlab not installed")
-    pytest.importorskip("anywidget")
     root = tmp_path_factory.mktemp("lab")
     make_notebook(root / "lab.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-           "JUPYTER_RUNTIME_DIR": str(root / ".runtime"), "OMP_NUM_THREADS": "1"}
     # a clean settings folder; no "official Jupyter news" toast over the notebook
     settings = root / ".settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-    log = open(root / "jupyter.log", "w")
-    proc = subprocess.Popen(["jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
-                             f"--ServerApp.token={token}", "--allow-root", f"--ServerApp.root_dir={root}",
-                             f"--LabApp.workspaces_dir={root / '.workspaces'}",
-                             f"--LabApp.user_settings_dir={root / '.settings'}"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    t0 = time.monotonic()
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() - t0 > 90:
-                log.close()
-                raise RuntimeError("jupyter lab did not start:\n" + (root / "jupyter.log").read_text()[-3000:])
-            time.sleep(0.5)
+    proc, log = _serve(["jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+                        f"--ServerApp.token={token}", "--allow-root", f"--ServerApp.root_dir={root}",
+                        f"--LabApp.workspaces_dir={root / '.workspaces'}",
+                        f"--LabApp.user_settings_dir={root / '.settings'}"],
+                       root, f"{url}/api/status?token={token}", "jupyter")
     yield {"url": url, "token": token, "root": root}
-    os.killpg(proc.pid, signal.SIGTERM)            # our own process group: the server and its kernel
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+    _stop(proc, log)
 
 
 # Points held by the visible plotly plots inside output areas (hidden tabs are skipped).
@@ -117,6 +135,10 @@ _POINTS_JS = """(sel) => Array.from(document.querySelectorAll(sel))
 _TITLES_JS = """(sel) => Array.from(document.querySelectorAll(sel))
     .filter(el => el.offsetParent !== null)
     .map(el => ((el.layout || {}).title || {}).text || "")"""
+
+
+_IMAGES_JS = """() => Array.from(document.querySelectorAll("img.widget-image"))
+    .filter(el => el.offsetParent !== null).map(el => el.src.length + ":" + el.src.slice(-64))"""
 
 
 def _points(page) -> list[int]:
@@ -217,3 +239,45 @@ def test_lab_in_jupyterlab(jupyter):
     (ARTIFACTS / "browser_timings.json").write_text(json.dumps({k: round(v, 2) for k, v in timings.items()},
                                                                 indent=1))
     assert timings["second_cell_s"] < 10 and timings["stop_s"] < 5, timings
+
+
+def test_lab_in_voila(tmp_path):
+    """The same notebook as a Voila app: the widgets render, Run fills the plot, Stop stops it."""
+    _needs_browser()
+    if shutil.which("voila") is None:
+        pytest.skip("voila not installed (pip install voila)")
+    from playwright.sync_api import sync_playwright
+    make_notebook(tmp_path / "lab.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    url = f"http://127.0.0.1:{port}"
+    proc, log = _serve(["voila", "lab.ipynb", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
+                        f"--token={token}"], tmp_path, f"{url}/voila/static/main.js", "voila")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                         "--disable-dev-shm-usage"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            try:
+                page.goto(f"{url}/?token={token}", timeout=120_000)
+                run = page.locator('button:has-text("Run")')
+                run.wait_for(timeout=120_000)
+                # under Voila the panels draw PNG frames (see widgets/_base.py: figure_mode)
+                page.wait_for_selector("img.widget-image", timeout=90_000)
+                frames = lambda: page.evaluate(_IMAGES_JS)          # noqa: E731
+                first = frames()
+                run.click()
+                page.wait_for_selector(':text("running")', timeout=30_000)
+                seen = {tuple(first)}
+                _wait_for(lambda: seen.add(tuple(frames())) or len(seen) >= 3, 60,
+                          "the live history figure to change twice in Voila")
+                page.locator('button:has-text("Stop")').click()
+                page.wait_for_selector(':text("stopped")', timeout=30_000)
+                page.screenshot(path=str(ARTIFACTS / "voila_stopped.png"))
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "voila_failure.png"))
+                raise
+            finally:
+                browser.close()
+    finally:
+        _stop(proc, log)

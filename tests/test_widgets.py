@@ -263,3 +263,18 @@ def test_views_are_thread_safe_under_concurrent_events():
         t.join()
     view.flush()
     assert view.pane.points() == 2 * 200 + 200 and not view.errors and not view._throttle.errors
+
+
+def test_image_mode_for_voila(monkeypatch):
+    """Under Voila (VOILA_KERNEL_ID set) panels draw PNG frames into an Image widget, at most once a second."""
+    import ipywidgets
+    monkeypatch.setenv("VOILA_KERNEL_ID", "test")
+    assert W.figure_mode() == "image"
+    view = W.HistoryView()
+    assert isinstance(view.widget, ipywidgets.Image) and view._throttle.interval >= 1.0
+    for ev in vs.evaluation_stream(5):
+        view.on_event(ev)
+    view.flush()
+    assert bytes(view.widget.value[:4]) == b"\x89PNG" and view.pane.points() == 15
+    monkeypatch.setenv("NASBENCH_LAB_FIGURES", "plotly")
+    assert W.figure_mode() == "plotly"

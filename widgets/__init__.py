@@ -9,7 +9,7 @@
 Works in JupyterLab 4 and Voila. Without ipywidgets/plotly, or without a widget front-end (nbconvert,
 PDF), the panels show static matplotlib figures. This package imports the library, never the reverse.
 """
-from ._base import FigurePane, Throttle, View, widgets_available
+from ._base import FigurePane, Throttle, View, figure_mode, widgets_available
 from .browser import RunBrowser, replay_panels, stored_events
 from .lab import Lab
 from .views import (PANELS, AlphaView, AnytimeView, ControllerView, DagView, HistoryView, ParetoView, PopulationView,
@@ -17,4 +17,4 @@ from .views import (PANELS, AlphaView, AnytimeView, ControllerView, DagView, His
 
 __all__ = ["PANELS", "AlphaView", "AnytimeView", "ControllerView", "DagView", "FigurePane", "HistoryView", "Lab",
            "ParetoView", "PopulationView", "RankingView", "RunBrowser", "Throttle", "View", "replay_panels",
-           "stored_events", "widgets_available"]
+           "stored_events", "figure_mode", "widgets_available"]

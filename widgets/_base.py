@@ -11,6 +11,8 @@ its data and shows a static PNG drawn by matplotlib.
 from __future__ import annotations
 
 import base64
+import copy
+import os
 import threading
 import time
 
@@ -115,26 +117,58 @@ def sync_figure(fw, spec: dict) -> None:
     if changes:
         # update_layout (not plotly_relayout): it may also create subplot axes (xaxis2, ...) the figure lacks
         fw.update_layout(changes, overwrite=True)
+    # Why also the state traits: plotly syncs ``_widget_data``/``_widget_layout`` only at construction and
+    # sends later changes as one-off messages, so a view that connects later (Voila renders after running
+    # the notebook; a reloaded browser tab) would start from the empty initial figure. Keeping them
+    # current lets every new view start from what is shown now.
+    fw._widget_data = copy.deepcopy(fw._data)
+    fw._widget_layout = copy.deepcopy(fw._layout)
+
+
+def figure_mode() -> str:
+    """How panes draw: 'plotly' (a live FigureWidget), 'image' (PNG frames in an ipywidgets Image) or
+    'none' (no widget stack: the spec is kept and shown statically).
+
+    Why 'image' under Voila: plotly's FigureWidget (an anywidget) fails to initialise its model in
+    Voila 0.5 ("[anywidget] Failed to initialize model"), so it shows its first state and ignores
+    every later update; PNG frames in a plain Image widget update everywhere. Voila announces itself
+    with ``VOILA_KERNEL_ID`` in the kernel's environment. NASBENCH_LAB_FIGURES=plotly|image overrides.
+    """
+    forced = os.environ.get("NASBENCH_LAB_FIGURES", "").strip().lower()
+    if not widgets_available():
+        return "none"
+    if forced in ("plotly", "image"):
+        return forced
+    return "image" if os.environ.get("VOILA_KERNEL_ID") else "plotly"
 
 
 class FigurePane:
-    """A plotly FigureWidget when the widget stack is there; otherwise just the latest spec."""
+    """A live figure: a plotly FigureWidget, PNG frames in an Image widget, or just the latest spec."""
 
-    def __init__(self, height: int | None = None):
+    def __init__(self, height: int | None = None, mode: str | None = None):
         self.spec: dict = {"data": [], "layout": {}}
         self.widget = None
         self.updates = 0
-        if widgets_available():
+        self.mode = mode or figure_mode()
+        #: the most redraws per second worth asking for (a PNG frame costs a matplotlib render)
+        self.max_hz = 1.0 if self.mode == "image" else None
+        if self.mode == "plotly":
             import plotly.graph_objects as go
             self.widget = go.FigureWidget(layout={"height": height} if height else None)
+        elif self.mode == "image":
+            import ipywidgets as w
+            self.widget = w.Image(format="png", layout=w.Layout(max_width="100%"))
 
     def show(self, spec: dict) -> None:
         if spec is self.spec:                      # a cached, unchanged figure: nothing to send
             return
         self.spec = spec
         self.updates += 1
-        if self.widget is not None:
+        if self.mode == "plotly":
             sync_figure(self.widget, spec)
+        elif self.mode == "image":
+            from nasbench_lab.viz import to_png
+            self.widget.value = to_png(spec, dpi=80)
 
     def points(self) -> int:
         """How many data points the shown figure holds (what a test can assert on)."""
@@ -158,7 +192,7 @@ class View:
         self.dirty = False
         self.errors: list[str] = []
         self.pane = FigurePane()
-        self._throttle = Throttle(self.refresh, refresh_hz)
+        self._throttle = Throttle(self.refresh, min(refresh_hz, self.pane.max_hz or refresh_hz))
         self._build()
         for ev in events or ():
             self.on_event(ev, redraw=False)

@@ -89,7 +89,8 @@ class Lab:
             self.error, self.tabs])
         self._shown: list[str] = []
         self._set_tabs(self._tabs_for_strategy())
-        self._throttle = Throttle(self._redraw, refresh_hz)
+        max_hz = self.panels["History"].pane.max_hz          # PNG frames (Voila) are redrawn less often
+        self._throttle = Throttle(self._redraw, min(refresh_hz, max_hz or refresh_hz))
         self._stop_flag: StopFlag | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
