@@ -324,3 +324,30 @@ def test_core_imports_no_ui():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+TINY_DARTS = {"skeleton": {"C": 4, "N": 1}, "train_subset": 128, "val_subset": 128, "eval_subset": 64,
+              "batch_size": 32}
+
+
+@pytest.mark.skipif("darts" not in __import__("nasbench_lab").list_strategies(), reason="needs darts")
+def test_alphas_from_a_real_darts_run():
+    """The alpha DAG of a real (tiny) DARTS run on NB201 keeps exactly the cell the strategy derived."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)                  # tiny convolutions: one thread is fastest on a shared CPU
+    try:
+        log = EventLog()
+        search("nb201", "darts", "synthetic", budget=2, dataset="synthetic", device="cpu", on_event=log,
+               strategy_options=TINY_DARTS)
+    finally:
+        torch.set_num_threads(n)
+    snaps = log.of("alphas")
+    assert [e.payload["epoch"] for e in snaps] == [1, 2]
+    last = snaps[-1].payload
+    g = viz.alpha_graph(last["edges"], last["ops"], last["weights"])
+    derived = get_space("nb201").from_str(last["derived"])
+    assert [g.edges[u, v]["op"] for u, v in ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))] == list(derived.ops)
+    s = viz.alpha_evolution_spec(log.events)
+    assert len(s["data"]) == 6 * 5 and all(t["x"] == [1, 2] for t in s["data"])
+    assert len(viz.alpha_slider_spec(log.events)["frames"]) == 2

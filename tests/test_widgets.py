@@ -278,3 +278,21 @@ def test_image_mode_for_voila(monkeypatch):
     assert bytes(view.widget.value[:4]) == b"\x89PNG" and view.pane.points() == 15
     monkeypatch.setenv("NASBENCH_LAB_FIGURES", "plotly")
     assert W.figure_mode() == "plotly"
+
+
+@pytest.mark.skipif("darts" not in list_strategies(), reason="needs darts")
+def test_lab_one_shot_alphas_and_stop_within_a_step(one_torch_thread):
+    opts = {"skeleton": {"C": 4, "N": 1}, "train_subset": 128, "val_subset": 128, "eval_subset": 64,
+            "batch_size": 32}
+    lab = _lab(strategy="darts", estimator=FAST, budget=1000, strategy_options=opts)
+    assert "Alphas" in lab._shown
+    lab.run_button.click()
+    assert _wait(lambda: len(lab.panels["Alphas"].epochs()) >= 2, 60), lab.error.value
+    t0 = time.monotonic()
+    lab.stop_button.click()
+    assert lab.wait(5)
+    assert time.monotonic() - t0 < 1.0 and lab.state == "stopped", lab.error.value
+    lab.tabs.selected_index = lab._shown.index("Alphas")
+    alphas = lab.panels["Alphas"]
+    assert alphas.pane.points() > 0 and alphas.dag_pane.points() > 0
+    assert alphas.epoch_slider.max == alphas.epochs()[-1]
