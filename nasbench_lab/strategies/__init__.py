@@ -15,6 +15,10 @@ _REGISTRY = {
     "evolution": "evolution:RegularizedEvolution",
     "reinforce": "reinforce:Reinforce",
     "local": "local:LocalSearch",
+    "darts": "darts:DartsSearch",
+    "enas": "enas:ENAS",
+    "spos": "spos:SPOS",
+    "proxyless": "proxyless:ProxylessNAS",
 }
 
 
