@@ -187,6 +187,7 @@ class View:
 
     def __init__(self, events=None, refresh_hz: float = 4.0, auto_refresh: bool = True):
         self._lock = threading.Lock()
+        self._draw_lock = threading.RLock()
         self._events: list = []
         self.auto_refresh = auto_refresh
         self.dirty = False
@@ -235,12 +236,14 @@ class View:
         raise NotImplementedError
 
     def refresh(self) -> None:
-        """Redraw now (views inside a ``Lab`` are redrawn by the Lab's own throttle)."""
-        self.dirty = False
-        try:
-            self.pane.show(self.spec())
-        except Exception as exc:  # noqa: BLE001 - shown by the Lab, never raised into the search
-            self.errors.append(f"{type(self).__name__}: {type(exc).__name__}: {exc}")
+        """Redraw now (views inside a ``Lab`` are redrawn by the Lab's own throttle). Redraws of one
+        view never overlap: the throttle's timer thread and a tab or slider click may both ask."""
+        with self._draw_lock:
+            self.dirty = False
+            try:
+                self.pane.show(self.spec())
+            except Exception as exc:  # noqa: BLE001 - shown by the Lab, never raised into the search
+                self.errors.append(f"{type(self).__name__}: {type(exc).__name__}: {exc}")
 
     def flush(self) -> None:
         self._throttle.flush()

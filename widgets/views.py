@@ -109,7 +109,8 @@ class AlphaView(View):
         self.selected_epoch = change["new"]
         if self.follow is not None and self.epochs() and change["new"] != self.epochs()[-1]:
             self.follow.value = False
-        self._draw_dag()
+        with self._draw_lock:
+            self._draw_dag()
 
     _syncing = False
 
@@ -133,6 +134,10 @@ class AlphaView(View):
         return viz.alpha_evolution_spec(evs)
 
     def refresh(self) -> None:
+        with self._draw_lock:
+            self._refresh_all()
+
+    def _refresh_all(self) -> None:
         super().refresh()
         eps = self.epochs()
         if self.epoch_slider is not None and eps:
