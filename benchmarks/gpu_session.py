@@ -39,6 +39,7 @@ def main():
     ap.add_argument("--reserve", type=float, default=170, help="seconds kept after the build for later phases")
     ap.add_argument("--layouts", default="4x4,8x2", help="workers x threads layouts to probe")
     ap.add_argument("--no-oneshot", action="store_true")
+    ap.add_argument("--skip-latency", action="store_true")
     a = ap.parse_args()
     t_end = time.time() + a.seconds
     out = Path(a.out)
@@ -107,7 +108,8 @@ def main():
         lat = ("import json; from nasbench_lab.bench import builder; "
                f"print(json.dumps({{'latencies': builder.measure_latencies({bdir!r}, {settings[0]!r}, {dev!r}, "
                f"time_limit=45)}}))")
-        run("latency", ["-c", lat], 70)
+        if not a.skip_latency:
+            run("latency", ["-c", lat], 70)
 
     if a.no_oneshot:
         pass
