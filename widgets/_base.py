@@ -99,24 +99,26 @@ def sync_figure(fw, spec: dict) -> None:
     """
     import plotly.graph_objects as go
     data = spec.get("data", [])
-    with fw.batch_update():
-        same = len(fw.data) == len(data) and all(t.type == d.get("type", "scatter") for t, d in zip(fw.data, data))
-        if same:
-            for trace, new in zip(fw.data, data):
-                trace.update(new, overwrite=True)
-        else:
-            fw.data = ()
-            if data:
-                fw.add_traces(data)
     old = fw.layout.to_plotly_json()
     new = go.Layout(spec.get("layout", {})).to_plotly_json()
     changes = {}
     for key in set(old) | set(new):
         if old.get(key) != new.get(key):
             changes[key] = new[key] if key in new else ([] if key in _ARRAY_KEYS else None)
-    if changes:
-        # update_layout (not plotly_relayout): it may also create subplot axes (xaxis2, ...) the figure lacks
-        fw.update_layout(changes, overwrite=True)
+    same = len(fw.data) == len(data) and all(t.type == d.get("type", "scatter") for t, d in zip(fw.data, data))
+    if not same:                                   # a new set of traces: replace them, then the layout
+        with fw.batch_update():
+            fw.data = ()
+        if data:
+            fw.add_traces(data)
+    # one message for restyle + relayout, so the browser never shows new labels on old lines
+    with fw.batch_update():
+        if same:
+            for trace, d in zip(fw.data, data):
+                trace.update(d, overwrite=True)
+        if changes:
+            # update_layout (not plotly_relayout): it may also create subplot axes (xaxis2, ...)
+            fw.update_layout(changes, overwrite=True)
     # Why also the state traits: plotly syncs ``_widget_data``/``_widget_layout`` only at construction and
     # sends later changes as one-off messages, so a view that connects later (Voila renders after running
     # the notebook; a reloaded browser tab) would start from the empty initial figure. Keeping them
