@@ -85,7 +85,12 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="strategy option (repeatable), value parsed as JSON when possible")
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--objective", default="accuracy",
+                   help="what to maximise: accuracy, a hard limit 'flops<=20e6', a MnasNet penalty "
+                        "'latency_ms:target=5,w=-0.07', or terms joined by ';' (metrics: params, flops, latency_ms)")
+    _add_execution(s)
     _add_fidelity(s)
+    _add_store_commands(sub)
 
     t = sub.add_parser("train", help="train one architecture from scratch and report its test accuracy")
     t.add_argument("--space", default="nb201")
@@ -145,19 +150,17 @@ def _parse_options(pairs) -> dict:
 
 
 def cmd_search(args) -> int:
+    from .objectives import parse_objective
     from .search import search
-    result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
-                    dataset=args.dataset, device=args.device, seed=args.seed, store=args.store,
-                    strategy_options=_parse_options(args.option), estimator_options=_estimator_options(args))
-    if args.json:
-        print(result.to_json())
-    else:
-        b = result.best
-        print(f"run {result.run_id}: {result.strategy} on {result.space} with {result.estimator}, "
-              f"{len(result.evaluations)} evaluations in {result.seconds:.1f} s")
-        if b is not None:
-            test = "n/a" if b.test_acc is None else f"{b.test_acc:.2f} %"
-            print(f"best: {b.arch}\n  val acc {b.val_acc:.2f} %, test acc {test}")
+    from .strategies import strategy_class
+    parse_objective(args.objective)                    # bad syntax: one line, before anything starts
+    family = strategy_class(args.strategy).family
+    with _executor(args) as ex, _graceful_stop() as stop, _progress(args, family) as bar:
+        result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
+                        dataset=args.dataset, device=args.device, seed=args.seed, store=args.store,
+                        strategy_options=_parse_options(args.option), estimator_options=_estimator_options(args),
+                        objective=args.objective, executor=ex, stop=stop, on_event=bar)
+    _print_result(args, result)
     return 0
 
 
@@ -255,7 +258,201 @@ def cmd_bench(args) -> int:
     raise ValueError(f"unknown bench command {cmd!r}")
 
 
-COMMANDS = {"search": cmd_search, "train": cmd_train, "info": cmd_info, "bench": cmd_bench}
+# ---------------------------------------------------------------------- executors, progress, stored runs
+def _add_execution(p):
+    g = p.add_argument_group("where evaluations run")
+    g.add_argument("--executor", default="inprocess", help="inprocess (default), process or ray")
+    g.add_argument("--workers", type=int, help="worker processes / Ray workers (evaluations in flight)")
+    g.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
+    g.add_argument("--gpus-per-worker", type=float, default=0.0, help="Ray: GPU fraction per worker, e.g. 0.25")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on the terminal")
+
+
+def _add_store_commands(sub):
+    store_help = "SQLite store file (default: $NASBENCH_LAB_STORE)"
+    r = sub.add_parser("runs", help="list the runs in a store")
+    r.add_argument("--store", help=store_help)
+    r.add_argument("--json", action="store_true", help="print a JSON list of runs")
+    sh = sub.add_parser("show", help="one stored run: config, status, best, top evaluations, events")
+    sh.add_argument("run", help="run id (or a unique prefix)")
+    sh.add_argument("--store", help=store_help)
+    sh.add_argument("--top", type=int, default=5, help="how many of the best evaluations to list")
+    sh.add_argument("--export", metavar="FILE", help="also write the run to FILE (.csv or .json)")
+    sh.add_argument("--json", action="store_true")
+    rs = sub.add_parser("resume", help="continue an interrupted run without losing or repeating an evaluation")
+    rs.add_argument("run", help="run id (or a unique prefix)")
+    rs.add_argument("--store", help=store_help)
+    rs.add_argument("--budget", type=int, help="new total budget (default: the run's own)")
+    rs.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_execution(rs)
+
+
+def _executor(args):
+    from .executors import get_executor
+    name = args.executor
+    if args.ray_address and name != "ray":
+        raise ValueError("--ray-address needs --executor ray")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be a positive integer, got {args.workers}")
+    opts = {} if args.workers is None or name == "inprocess" else {"workers": args.workers}
+    if name == "ray":
+        opts.update(address=args.ray_address, num_gpus=args.gpus_per_worker)
+    return get_executor(name, **opts)                  # a context manager: workers released on exit
+
+
+class _progress:
+    """A tqdm bar on stderr fed by the event stream (only on a terminal, never with --json)."""
+
+    def __init__(self, args, family: str):
+        self.bar, self.family = None, family
+        self.enabled = not (args.json or args.no_progress) and sys.stderr.isatty()
+
+    def __enter__(self):
+        return self if self.enabled else None
+
+    def __call__(self, ev) -> None:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        p = ev.payload
+        if ev.kind == "run_started":
+            unit = "epoch" if self.family == "one-shot" else "eval"
+            self.bar = tqdm(total=p["budget"], unit=unit, desc=f"{p['strategy']} on {p['space']}", file=sys.stderr)
+        elif self.bar is None:
+            return
+        elif ev.kind == "evaluation" and self.family != "one-shot":
+            self.bar.update(1)
+            self.bar.set_postfix(best=f"{p['best_val_acc']:.2f}", refresh=False)
+        elif ev.kind == "epoch" and self.family == "one-shot":
+            self.bar.update(1)
+        elif ev.kind in ("run_finished", "run_failed"):
+            self.bar.close()
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _graceful_stop:
+    """First Ctrl-C: finish the current evaluation and stop (the run is resumable); second: abort."""
+
+    def __enter__(self):
+        import signal
+        import threading
+        from .events import StopFlag
+        self.flag, self._old = StopFlag(), None
+        if threading.current_thread() is threading.main_thread():
+            def handler(signum, frame):
+                if self.flag.is_set():
+                    raise KeyboardInterrupt
+                self.flag.set()
+                sys.stderr.write("\nstopping after the current evaluation (Ctrl-C again to abort)\n")
+            self._old = signal.signal(signal.SIGINT, handler)
+        return self.flag
+
+    def __exit__(self, *exc):
+        import signal
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def _print_result(args, result) -> None:
+    if args.json:
+        print(result.to_json())
+        return
+    b = result.best
+    state = "stopped" if result.stopped else "done"
+    print(f"run {result.run_id} ({state}): {result.strategy} on {result.space} with {result.estimator}, "
+          f"{len(result.evaluations)} evaluations in {result.seconds:.1f} s")
+    if b is not None:
+        test = "n/a" if b.test_acc is None else f"{b.test_acc:.2f} %"
+        print(f"best: {b.arch}\n  val acc {b.val_acc:.2f} %, test acc {test}")
+    store = getattr(args, "store", None)
+    if result.stopped and store:
+        print(f"continue with: nasbench-lab resume {result.run_id} --store {store}")
+
+
+def _store(args):
+    from .store import open_store
+    path = args.store or os.environ.get("NASBENCH_LAB_STORE")
+    if not path:
+        raise ValueError(f"{args.command} needs --store PATH (or the NASBENCH_LAB_STORE variable)")
+    if path != ":memory:" and not os.path.isfile(path):
+        raise ValueError(f"no store at {path}")
+    return open_store(path)
+
+
+def _run_summary(r: dict) -> dict:
+    best = None if r["best"] is None else {k: r["best"][k] for k in ("arch", "val_acc", "test_acc")}
+    return {"run_id": r["run_id"], "space": r["space"], "strategy": r["strategy"], "estimator": r["estimator"],
+            "status": r["status"], "evaluations": r["evaluations"], "budget": r["budget"], "seed": r["seed"],
+            "best": best}
+
+
+def cmd_runs(args) -> int:
+    runs = [_run_summary(r) for r in _store(args).runs()]
+    if args.json:
+        print(json.dumps(runs))
+        return 0
+    if not runs:
+        print("no runs")
+        return 0
+    print(f"{'run':12s}  {'status':8s}  {'space':6s}  {'strategy':10s}  {'estimator':10s}  {'evals':>9s}  best val")
+    for r in runs:
+        best = "" if r["best"] is None else f"{r['best']['val_acc']:.2f} %"
+        print(f"{r['run_id']:12s}  {r['status']:8s}  {r['space']:6s}  {r['strategy']:10s}  {r['estimator']:10s}  "
+              f"{r['evaluations']:>4d}/{r['budget']:<4d}  {best}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    st = _store(args)
+    run = st.run(args.run)
+    rows = sorted(st.evaluation_rows(run["run_id"]), key=lambda e: -(e["objective"] if e["objective"] is not None
+                                                                       else float("-inf")))
+    counts: dict = {}
+    for ev in st.events(run["run_id"]):
+        counts[ev.kind] = counts.get(ev.kind, 0) + 1
+    if args.export:
+        st.export(run["run_id"], args.export)
+    top = [{k: r[k] for k in ("idx", "arch", "val_acc", "test_acc", "objective")} for r in rows[:max(0, args.top)]]
+    if args.json:
+        print(json.dumps({**_run_summary(run), "attempts": run["attempts"], "config": run["config"],
+                          "versions": run["versions"], "error": run["error"], "top": top, "events": counts}))
+        return 0
+    print(f"run {run['run_id']}: {run['status']}, {run['strategy']} on {run['space']} with {run['estimator']}, "
+          f"seed {run['seed']}, {run['evaluations']}/{run['budget']} evaluations, {run['attempts']} attempt(s)")
+    cfg = run["config"]
+    print(f"  objective: {cfg.get('objective')}; options: {json.dumps(cfg.get('strategy_options') or {})}")
+    print("  versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items() if k != "platform"))
+    if run["error"]:
+        print(f"  error: {run['error']}")
+    for i, r in enumerate(top, 1):
+        test = "n/a" if r["test_acc"] is None else f"{r['test_acc']:.2f}"
+        print(f"  #{i} (evaluation {r['idx']}): val {r['val_acc']:.2f} %, test {test} %, objective {r['objective']:.4g}"
+              f"\n      {r['arch']}")
+    if counts:
+        print("  events: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+    if args.export:
+        print(f"  exported to {args.export}")
+    return 0
+
+
+def cmd_resume(args) -> int:
+    from .store import resume
+    st = _store(args)
+    run = st.run(args.run)
+    from .strategies import strategy_class
+    family = strategy_class(run["strategy"]).family
+    with _executor(args) as ex, _graceful_stop() as stop, _progress(args, family) as bar:
+        result = resume(run["run_id"], st, budget=args.budget, executor=ex, stop=stop, on_event=bar)
+    _print_result(args, result)
+    return 0
+
+
+COMMANDS = {"search": cmd_search, "train": cmd_train, "info": cmd_info, "bench": cmd_bench, "runs": cmd_runs,
+            "show": cmd_show, "resume": cmd_resume}
 
 
 def main(argv=None) -> int:

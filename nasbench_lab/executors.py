@@ -125,7 +125,8 @@ class ProcessExecutor(Executor):
     name = "process"
 
     def __init__(self, workers: int | None = None, devices: list | None = None):
-        workers = workers or len(devices or []) or os.cpu_count() or 1
+        if workers is None:
+            workers = len(devices or []) or os.cpu_count() or 1
         if not isinstance(workers, int) or workers < 1:
             raise ExecutorError(f"process executor: workers must be a positive integer, got {workers!r}")
         self.slots, self.devices = workers, list(devices) if devices else None
@@ -192,7 +193,11 @@ class RayExecutor(Executor):
             opts = {"include_dashboard": False, "log_to_driver": False, **self.init_options}
             if self.address:
                 opts["address"] = self.address
-            ray.init(**opts)
+            try:
+                ray.init(**opts)
+            except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
+                where = f"the cluster at {self.address}" if self.address else "a local Ray instance"
+                raise ExecutorError(f"could not start or reach {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
             self._started_ray = True
         return ray
 

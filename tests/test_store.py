@@ -224,3 +224,30 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, strategy):
     kind, key = ("population", "generation") if strategy == "evolution" else ("controller", "step")
     steps = [e.payload[key] for e in st.events("killed", kind)]
     assert steps == sorted(set(steps)) and len(steps) == (budget if kind == "population" else budget // 5)
+
+
+# ---------------------------------------------------------------------- CLI: runs, show, resume
+def test_cli_runs_show_resume(tmp_path, capsys):
+    from nasbench_lab.cli import main
+    db = str(tmp_path / "cli.sqlite")
+    assert main(["search", "--space", "nb201", "--strategy", "evolution", "--estimator", "synthetic", "--budget", "30",
+                 "--store", db, "--objective", "flops<=30M", "--json"]) == 0
+    rid = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["runs", "--store", db, "--json"]) == 0
+    (run,) = json.loads(capsys.readouterr().out)
+    assert set(run) >= {"run_id", "space", "strategy", "estimator", "status", "evaluations", "best"}
+    assert run["run_id"] == rid and run["status"] == "finished" and run["evaluations"] == 30
+    assert main(["show", rid[:5], "--store", db, "--json", "--export", str(tmp_path / "r.json")]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["config"]["objective"] == "flops<=30000000" and shown["events"]["population"] == 30
+    assert (tmp_path / "r.json").is_file()
+    assert main(["resume", rid, "--store", db, "--budget", "45", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["evaluations"] == 45
+    for bad in (["runs"], ["runs", "--store", str(tmp_path / "none.sqlite")], ["show", "nope", "--store", db],
+                ["resume", rid, "--store", db, "--budget", "5"],
+                ["search", "--estimator", "synthetic", "--objective", "flops<1"],
+                ["search", "--estimator", "synthetic", "--executor", "gpu"],
+                ["search", "--estimator", "synthetic", "--ray-address", "x:1"]):
+        assert main(bad) == 2, bad
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err and err.startswith("nasbench-lab"), (bad, err)
