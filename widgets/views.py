@@ -81,8 +81,9 @@ class DagView(View):
         key = (getattr(space, "name", space), str(arch), acc)
         if self._cache[0] != key:                 # why cache: the best changes rarely, redraws are frequent
             head = "best so far" + (f" ({acc:.2f})" if isinstance(acc, (int, float)) else "")
-            title = f"{head}: {arch}"
-            self._cache = (key, viz.dag_spec(space, arch, title=title if len(title) <= 110 else title[:107] + "..."))
+            text = str(arch) if len(str(arch)) <= 150 else str(arch)[:147] + "..."
+            # the architecture on its own smaller line: plotly titles do not wrap
+            self._cache = (key, viz.dag_spec(space, arch, title=f"{head}<br><sup>{text}</sup>"))
         return self._cache[1]
 
 
