@@ -17,6 +17,9 @@ The noise is bounded by a quarter of the smallest step in ``val_acc`` (one lost 
 the architecture made of all preferred choices is the strict global optimum for every seed:
 ``SyntheticEstimator().optimum(space)``.
 
+A caveat to state in class: the landscape is nearly additive over the decisions, so a linear surrogate
+(the ``predictor`` strategy) fits it almost exactly and looks better here than on real accuracies.
+
 Hardware metrics (params, flops, latency_ms) are synthetic too and deliberately *conflict* with
 accuracy: on every other decision the preferred choice is the heaviest one, so the accuracy optimum
 is a heavy network and a hardware-aware objective (objectives.py) picks a different one.

@@ -59,7 +59,7 @@ def test_inprocess_executor_is_the_default_behaviour():
     assert [e.arch for e in a.evaluations] == [e.arch for e in b.evaluations]
 
 
-@pytest.mark.parametrize("strategy", ["evolution", "random", "reinforce"])
+@pytest.mark.parametrize("strategy", ["evolution", "random", "reinforce", "predictor"])
 def test_asynchronous_driver_keeps_several_in_flight(strategy):
     ex = ThreadExecutor(3)
     with ex:

@@ -67,7 +67,7 @@ def test_export_round_trip(tmp_path):
         st.export(res.run_id, tmp_path / "run.xlsx")
 
 
-@pytest.mark.parametrize("strategy", ["evolution", "reinforce", "local", "random"])
+@pytest.mark.parametrize("strategy", ["evolution", "reinforce", "local", "random", "predictor"])
 def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, strategy):
     full = search("nb201", strategy, "synthetic", budget=40, seed=9)
     st = open_store(tmp_path / "s.sqlite")

@@ -15,6 +15,7 @@ _REGISTRY = {
     "evolution": "evolution:RegularizedEvolution",
     "reinforce": "reinforce:Reinforce",
     "local": "local:LocalSearch",
+    "predictor": "predictor:PredictorSearch",
     "darts": "darts:DartsSearch",
     "enas": "enas:ENAS",
     "spos": "spos:SPOS",
