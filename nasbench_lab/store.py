@@ -88,13 +88,14 @@ class Recorder:
 
     It writes through one connection of its own, serialised by a lock, so events may arrive from any
     thread. Each evaluation is one transaction, committed before ``emit`` returns. Other events are
-    committed at once when they are rare (epochs, alphas); when they come in a fast stream (a
-    population snapshot before every evaluation) they join the next evaluation's transaction instead.
-    Why: a commit is the dominant cost of a fast run, and an event left uncommitted by a kill belongs to
-    the interrupted evaluation, which the resumed run emits again anyway.
+    committed at once, except while evaluations stream in fast (the last one committed less than
+    ``DEFER_S`` ago): then they join the next evaluation's transaction (a population snapshot is emitted
+    just before its evaluation). Why: a commit is the dominant cost of a fast run, and an event left
+    uncommitted by a kill belongs to the interrupted evaluation, which the resumed run emits again.
+    One-shot runs (epochs, alphas, no evaluations until the end) and slow runs commit every event.
     """
 
-    #: Events arriving within this many seconds of the last commit wait for the next commit.
+    #: Events arriving within this many seconds of the last evaluation's commit wait for the next commit.
     DEFER_S = 0.2
 
     def __init__(self, store: Store, run_id: str, attempt: int, stored: int, replayed: int, best: float | None):
@@ -103,7 +104,7 @@ class Recorder:
         self.to_replay = replayed        # replayed evaluations still to come (their events are not stored)
         self.best = best
         self.conn = store._connect()
-        self._last_commit = time.monotonic()
+        self._last_eval = float("-inf")          # monotonic time of the last evaluation's commit
         self._lock = threading.Lock()
 
     def __call__(self, ev: Event) -> None:
@@ -117,12 +118,11 @@ class Recorder:
                 self._lifecycle(ev)
             elif self.to_replay <= 0:
                 self._event(ev)
-                if time.monotonic() - self._last_commit > self.DEFER_S:
+                if time.monotonic() - self._last_eval > self.DEFER_S:
                     self._commit()
 
     def _commit(self) -> None:
         self.conn.commit()
-        self._last_commit = time.monotonic()
 
     def _event(self, ev: Event) -> None:
         self.conn.execute(
@@ -146,6 +146,7 @@ class Recorder:
                 self.conn.execute("UPDATE runs SET evaluations=?, updated=? WHERE run_id=?",
                                   (self.count + 1, ev.time, self.run_id))
             self._commit()                          # one transaction per evaluation, committed now
+            self._last_eval = time.monotonic()
         except BaseException:
             self.conn.rollback()
             raise

@@ -251,3 +251,16 @@ def test_cli_runs_show_resume(tmp_path, capsys):
         assert main(bad) == 2, bad
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err and err.startswith("nasbench-lab"), (bad, err)
+
+
+def test_rare_events_are_committed_at_once(tmp_path):
+    """A one-shot run emits epochs for minutes before any evaluation: each must be durable on arrival."""
+    from nasbench_lab.events import EventBus
+    st = open_store(tmp_path / "e.sqlite")
+    bus = EventBus("oneshot")
+    st.attach(bus, {"space": "nb201", "strategy": "darts", "estimator": "synthetic", "budget": 3, "seed": 0})
+    bus.emit("run_started", budget=3)
+    bus.emit("epoch", epoch=1, of=3)
+    bus.emit("alphas", epoch=1, weights=[[0.2] * 5])
+    reader = open_store(tmp_path / "e.sqlite")                     # another connection sees them committed
+    assert [e.kind for e in reader.events("oneshot")] == ["run_started", "epoch", "alphas"]
