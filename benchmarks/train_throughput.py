@@ -5,8 +5,9 @@
 Both train the NB201 network (C=16, N=1, all nor_conv_3x3 cell) on 28x28x1 data at batch 256 with
 SGD-Nesterov; data already on the device. The reference is plain eager fp32 (shared/bench/reference.py,
 `nb201_images_per_second`); the lab uses train.py as every estimator does (on CUDA: bf16 autocast,
-channels_last and a captured CUDA graph; on the CPU: fp32, a shared ReLU per node). Prints images/s
-for both and the ratio lab / reference (> 1 means the lab is faster).
+channels_last and a captured CUDA graph; on the CPU: fp32, channels_last, a shared ReLU per node).
+Prints images/s for both and the median over paired rounds of the ratio lab / reference (> 1 means the
+lab is faster).
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def main(argv=None):
     ap.add_argument("--device", default="auto")
     ap.add_argument("--steps", type=int, default=None, help="timed steps (default 20 on CPU, 150 on CUDA)")
     ap.add_argument("--reference", help="path of shared/bench/reference.py")
+    ap.add_argument("--rounds", type=int, default=3, help="paired reference/lab rounds (median ratio)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     dev = resolve_device(a.device)
@@ -60,14 +62,20 @@ def main(argv=None):
     if dev.type == "cpu":
         torch.set_num_threads(torch.get_num_threads())
     ref = load_reference(a.reference)
-    ref_ips = ref.nb201_images_per_second(dev, steps=steps)
-    lab_ips = lab_images_per_second(dev, steps=steps)
-    ref_ips2 = ref.nb201_images_per_second(dev, steps=steps)     # again: noisy machines drift
-    ref_best = max(ref_ips, ref_ips2)
+    # Why paired rounds: these machines are noisy; each round measures the reference and the lab back to
+    # back, and the median of the per-round ratios is far steadier than one ratio of two long runs.
+    rounds = []
+    for _ in range(a.rounds):
+        r = ref.nb201_images_per_second(dev, steps=steps)
+        lab = lab_images_per_second(dev, steps=steps)
+        rounds.append((r, lab))
+    ratios = sorted(lab / r for r, lab in rounds)
+    med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
     out = {"device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
-           "threads": torch.get_num_threads(), "steps": steps,
-           "reference_img_per_s": round(ref_best, 1), "lab_img_per_s": round(lab_ips, 1),
-           "ratio": round(lab_ips / ref_best, 3)}
+           "threads": torch.get_num_threads(), "steps": steps, "rounds": a.rounds,
+           "reference_img_per_s": round(med([r for r, _ in rounds]), 1),
+           "lab_img_per_s": round(med([lab for _, lab in rounds]), 1),
+           "ratio": round(med(ratios), 3), "ratios": [round(x, 3) for x in ratios]}
     if a.json:
         print(json.dumps(out))
     else:

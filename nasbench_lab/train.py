@@ -1,9 +1,9 @@
 """The one training loop. Every estimator (from scratch, low fidelity, the benchmark builder) uses it.
 
 SGD with Nesterov momentum and a per-step cosine schedule to zero (as NAS-Bench-201), cross-entropy,
-optional gradient clipping. On CUDA it trains in bf16 autocast with channels_last memory format (both
-measurably faster for these small convnets); on the CPU it is fp32, seeded, and deterministic: the same
-seed gives the same numbers.
+optional gradient clipping. Tensors are channels_last (faster for these small convnets on both cuDNN
+and the CPU's oneDNN). On CUDA it trains in bf16 autocast and replays the step as a CUDA graph; on the
+CPU it is fp32, seeded, and deterministic: the same seed gives the same numbers.
 
 Data are whole tensors on the device (see data.py); a batch is an index slice, so an epoch costs no
 Python data loading at all.
@@ -56,7 +56,8 @@ class TrainConfig:
     amp: bool | None = None
     """bf16 autocast; None = on for CUDA, off on the CPU."""
     channels_last: bool | None = None
-    """channels_last memory format; None = on for CUDA, off on the CPU."""
+    """channels_last memory format; None = on (faster for these convnets with cuDNN and with oneDNN on
+    the CPU: +20 % measured on a 2-core CPU)."""
     eval_batch_size: int = 1024
     """Batch size for validation and test passes."""
     cuda_graph: bool | None = None
@@ -202,7 +203,7 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
     device = data.device
     cuda = device.type == "cuda"
     amp = cuda if cfg.amp is None else bool(cfg.amp)
-    cl = cuda if cfg.channels_last is None else bool(cfg.channels_last)
+    cl = True if cfg.channels_last is None else bool(cfg.channels_last)
     graph = (cuda and not cfg.augment) if cfg.cuda_graph is None else bool(cfg.cuda_graph and cuda)
     if graph and torch.cuda.current_stream(device) == torch.cuda.default_stream(device):
         # Why: a graph must be captured on a side stream, and the eager warm-up steps must run on that
