@@ -15,13 +15,18 @@ Kinds and their payloads (every event also carries ``run_id``, ``seq`` and ``tim
 ``alphas``        epoch, edges (list of edge names), ops (list of op names), weights (one list of
                   softmaxed op weights per edge; for two-cell spaces a dict cell -> that structure),
                   derived (architecture string), skip_share (fraction of skip_connect in ``derived``)
-``population``    generation, members: list of {id, arch, fitness, age, parent, alive}; removed
-                  (list of ids that left the population at this step)
+``population``    generation, members: list of {id, arch, fitness, age, parent, alive} (with crossover
+                  also parent2); removed (list of ids that left the population at this step)
 ``controller``    step, decisions (list of names), probs (one list of choice probabilities per
                   decision), reward_mean, baseline, entropy
-``run_finished``  best_arch, best_val_acc, best_test_acc, evaluations, seconds
+                  DARTS adds skip_trend, collapsed, remedy, beta, early_stopped; ProxylessNAS adds
+                  expected_latency_ms, derived_latency_ms, lam
+``local``         step, move (improve / restart / ...), arch, fitness, neighbours, restarts (local search)
+``predictor``     round, train_size, candidates, chosen (list of {arch, mean, std}), fit_corr
+``run_finished``  best_arch, best_val_acc, best_test_acc, evaluations, seconds, stopped
 ``run_failed``    error (one line), evaluations (how many finished before the failure)
 
+``evaluation`` events replayed on resume carry ``replayed=True`` (the store does not write them twice).
 Later strategies may add kinds; consumers ignore kinds they do not know.
 """
 from __future__ import annotations
@@ -31,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-KINDS = ("run_started", "evaluation", "epoch", "alphas", "population", "controller",
+KINDS = ("run_started", "evaluation", "epoch", "alphas", "population", "controller", "local", "predictor",
          "run_finished", "run_failed")
 
 
