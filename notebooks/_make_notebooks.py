@@ -1109,8 +1109,8 @@ def nb04():
         * **Second order** looks one virtual SGD step ahead, w' = w - ξ ∇_w L_train, and differentiates
           L_val(w', α) through it; the Hessian-vector product this needs is approximated by finite
           differences (two more forward-backward passes). The paper found it slightly better (2.76 % vs
-          3.00 % CIFAR-10 error) at about 4x the search cost (1 GPU-day vs 1.5 GPU-days for four
-          first-order runs).
+          3.00 % CIFAR-10 error) at roughly 2.5-3x the search cost per run (about 1 GPU-day per
+          second-order run, against 1.5 GPU-days for four first-order runs).
 
         Why the validation split for α: trained on the training split, α would just pick whatever fits
         the training data fastest, which is not the same as what generalises.
