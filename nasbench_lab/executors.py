@@ -168,6 +168,21 @@ class _RayWorker:
         return _tag(self.estimator.evaluate(self.space, self.space.from_str(arch_str), seed=seed))
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a bad --ray-address: Ray itself retries an unreachable head for minutes."""
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ExecutorError(f"ray address must look like HOST:PORT, ray://HOST:PORT or auto, got {address!r}")
+    import socket
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ExecutorError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
 class RayExecutor(Executor):
     """Evaluations as Ray actor tasks; ``num_gpus`` may be a fraction (several workers per GPU)."""
 
@@ -192,6 +207,7 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             opts = {"include_dashboard": False, "log_to_driver": False, **self.init_options}
             if self.address:
+                _check_reachable(self.address)
                 opts["address"] = self.address
             try:
                 ray.init(**opts)

@@ -36,3 +36,13 @@ def reference():
 def fmnist_available():
     from nasbench_lab.data import find_datasets
     return find_datasets()["fashion-mnist"] is not None
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a module: the networks are tiny, and on a shared 2-core machine thread
+    hand-offs cost more than the maths (measured up to 20x slower with two threads under load)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

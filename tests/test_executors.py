@@ -138,3 +138,12 @@ def test_ray_evolution_with_two_workers(tmp_path):
     run = st.run(res.run_id)
     assert run["status"] == "finished" and run["evaluations"] == 24 and run["config"]["executor"] == "ray"
     assert len(st.events(res.run_id, "population")) == 24
+
+
+def test_unreachable_ray_address_fails_fast_with_a_clear_error():
+    from nasbench_lab.executors import ExecutorError, _check_reachable
+    with pytest.raises(ExecutorError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+        _check_reachable("127.0.0.1:1", timeout=2)
+    with pytest.raises(ExecutorError, match="must look like HOST:PORT"):
+        _check_reachable("nonsense")
+    _check_reachable("auto")                    # Ray's own discovery: not ours to check

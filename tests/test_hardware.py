@@ -16,12 +16,7 @@ from nasbench_lab.spaces import get_space
 from nasbench_lab.train import count_flops, count_params
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def brute_front(points):

@@ -21,13 +21,7 @@ REFERENCE_PY = pathlib.Path(__file__).resolve().parents[2] / "shared" / "bench" 
 ONE_SHOT = ("darts", "enas", "spos", "proxyless")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # why: tiny networks; on a shared 2-core machine thread hand-offs cost more than the maths
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
