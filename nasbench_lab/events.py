@@ -21,6 +21,8 @@ Kinds and their payloads (every event also carries ``run_id``, ``seq`` and ``tim
                   decision), reward_mean, baseline, entropy
                   DARTS adds skip_trend, collapsed, remedy, beta, early_stopped; ProxylessNAS adds
                   expected_latency_ms, derived_latency_ms, lam
+``ranking``       archs, oneshot (the strategy's inherited-weight scores), scratch (the estimator's val_acc
+                  of the same architectures); one-shot strategies that keep scores (SPOS) emit it at the end
 ``local``         step, move (improve / restart / ...), arch, fitness, neighbours, restarts (local search)
 ``predictor``     round, train_size, candidates, chosen (list of {arch, mean, std}), fit_corr
 ``run_finished``  best_arch, best_val_acc, best_test_acc, evaluations, seconds, stopped
@@ -36,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-KINDS = ("run_started", "evaluation", "epoch", "alphas", "population", "controller", "local", "predictor",
+KINDS = ("run_started", "evaluation", "epoch", "alphas", "population", "controller", "ranking", "local", "predictor",
          "run_finished", "run_failed")
 
 

@@ -275,3 +275,16 @@ def test_supernet_estimator_under_a_multi_trial_strategy(syn, tmp_path):
                       data=syn).evaluate(space, arch)
     with pytest.raises(ValueError, match="bad option"):
         get_estimator("supernet", no_such_option=1)
+
+
+def test_spos_emits_the_ranking_of_its_candidates():
+    """SPOS' inherited-weight scores of its final picks next to the estimator's scores of the same picks."""
+    from nasbench_lab import EventLog, search
+    log = EventLog()
+    res = search("nb201", "spos", "synthetic", budget=1, dataset="synthetic", device="cpu", on_event=log,
+                 strategy_options={"top_k": 3})
+    (ev,) = log.of("ranking")
+    p = ev.payload
+    assert len(p["archs"]) == len(p["oneshot"]) == len(p["scratch"]) == len(res.evaluations) == 3
+    assert p["scratch"] == [e.val_acc for e in res.evaluations]
+    assert all(0 <= x <= 100 for x in p["oneshot"])

@@ -196,6 +196,13 @@ def run_one_shot(strategy: OneShotStrategy, ctx: RunContext) -> Tracker:
             break
         ev, replayed = evaluate_one(ctx, arch, i)
         emit_evaluation(ctx, tracker, ev, ctx.objective(ev), replayed)
+    # The ranking-bias lesson in one event: the strategy's own (inherited-weight) scores of its final
+    # candidates next to what the estimator says of them (from scratch, with ``train``).
+    scores = getattr(strategy, "scores", None) or {}
+    pairs = [(ev.arch, float(scores[ev.arch]), ev.val_acc) for ev in tracker.evaluations if ev.arch in scores]
+    if len(pairs) >= 2:
+        ctx.emit("ranking", archs=[a for a, _, _ in pairs], oneshot=[o for _, o, _ in pairs],
+                 scratch=[v for _, _, v in pairs])
     return tracker
 
 
