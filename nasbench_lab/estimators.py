@@ -73,6 +73,9 @@ class Fidelity:
     """Network size options passed to ``space.build`` (None: the classroom skeleton of the space)."""
     augment: bool = False
     """On-device crop/flip augmentation."""
+    latency: bool = False
+    """Also measure batch-1 inference latency (ms, median of 10) on the training device after training;
+    switched on automatically when the search objective uses ``latency_ms``."""
 
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, train_subset=self.train_subset,
@@ -136,9 +139,13 @@ class TrainEstimator(Estimator):
         shape = tuple(data.train_x.shape[1:])
         params, flops = count_params(model), count_flops(model, shape)
         res = train_model(model, data, self.fidelity.train_config(seed), emit=emit, stop=stop)
-        return Evaluation(space.to_str(arch), res.val_acc, res.test_acc, res.seconds,
-                          {"params": params, "flops": flops, "curve": res.val_curve, "train_loss": res.train_loss,
-                           "train_acc": res.train_acc, "epochs": len(res.val_curve), "images": res.images})
+        metrics = {"params": params, "flops": flops, "curve": res.val_curve, "train_loss": res.train_loss,
+                   "train_acc": res.train_acc, "epochs": len(res.val_curve), "images": res.images}
+        if self.fidelity.latency:
+            from .hardware import measure_latency
+            metrics["latency_ms"] = measure_latency(model, shape, self.device, batch_sizes=(1,), warmup=3,
+                                                    repeats=10)[1]
+        return Evaluation(space.to_str(arch), res.val_acc, res.test_acc, res.seconds, metrics)
 
     def describe(self) -> dict:
         return {"name": self.name, "dataset": self.dataset, "device": str(self.device),

@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .estimators import Evaluation, get_estimator
+from .estimators import Evaluation, Fidelity, get_estimator
 from .events import EventBus, StopFlag
 from .objectives import objective_spec, parse_objective
 from .spaces import get_space
@@ -70,6 +70,9 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
     est_opts = {"dataset": dataset, "device": device, **(estimator_options or {})}
     est = get_estimator(estimator, **est_opts)
     objective_fn = parse_objective(objective)
+    spec = objective_spec(objective_fn) or ""
+    if "latency_ms" in spec and isinstance(getattr(est, "fidelity", None), Fidelity):
+        est.fidelity.latency = True            # a latency objective needs the training estimator to measure it
     run_id = run_id or uuid.uuid4().hex[:12]
     bus = EventBus(run_id)
     stop = stop if stop is not None else StopFlag()

@@ -66,3 +66,14 @@ def test_python_api_raises_valueerror_with_the_same_message():
                            ({"strategy": "magic"}, "unknown strategy"), ({"estimator": "oracle"}, "unknown estimator")]:
         with pytest.raises(ValueError, match=needle):
             nl.search(dataset="synthetic", device="cpu", **kwargs)
+
+
+def test_latency_objective_makes_the_train_estimator_measure_latency():
+    import nasbench_lab as nl
+    res = nl.search("nb201", "random", "train", budget=2, dataset="synthetic", device="cpu",
+                    objective="latency_ms<=1000",
+                    estimator_options={"fidelity": {"epochs": 1, "train_subset": 128, "skeleton": {"C": 4, "N": 1}}})
+    assert all(e.metrics["latency_ms"] > 0 for e in res.evaluations)
+    plain = nl.search("nb201", "random", "train", budget=1, dataset="synthetic", device="cpu",
+                      estimator_options={"fidelity": {"epochs": 1, "train_subset": 128, "skeleton": {"C": 4, "N": 1}}})
+    assert "latency_ms" not in plain.evaluations[0].metrics     # measured only when asked (it is noisy)
