@@ -11,6 +11,8 @@ import json
 import math
 from typing import Iterable
 
+from ..hardware import pareto_front as _hardware_front
+
 
 def as_record(item) -> tuple[str | None, dict]:
     """``(kind, payload)`` of one event-like item; kind is None for a bare evaluation row."""
@@ -211,14 +213,18 @@ def epoch_rows(events: Iterable) -> list[dict]:
 
 def pareto_front(costs: list, accs: list) -> list[int]:
     """Indices of the points no other point beats (lower or equal cost and higher or equal accuracy,
-    strictly better in one), sorted by cost. None entries are skipped."""
-    pts = [(c, a, i) for i, (c, a) in enumerate(zip(costs, accs)) if _num(c) is not None and _num(a) is not None]
-    pts.sort(key=lambda t: (t[0], -t[1]))
-    front, best = [], -math.inf
-    for c, a, i in pts:
-        if a > best:                             # cheapest-first sweep: a point survives if it is more accurate
+    strictly better in one), sorted by cost. None entries are skipped. A thin adapter over
+    ``nasbench_lab.hardware.pareto_front`` (separate cost/accuracy lists in, one marker per point out)."""
+    pts = [(i, _num(c), _num(a)) for i, (c, a) in enumerate(zip(costs, accs))]
+    pts = [(i, c, a) for i, c, a in pts if c is not None and a is not None]
+    front, last = [], None
+    for k in _hardware_front([(a, c) for _, c, a in pts]):
+        i, c, a = pts[k]
+        # why: hardware keeps every exact duplicate of a front point (adjacent, lowest index first);
+        # the plot keeps only the first, so one marker is drawn per front point
+        if (c, a) != last:
             front.append(i)
-            best = a
+        last = (c, a)
     return front
 
 
