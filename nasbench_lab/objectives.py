@@ -27,7 +27,6 @@ report a metric the objective needs makes the run fail with an ``ObjectiveError`
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 METRICS = ("params", "flops", "latency_ms")

@@ -7,7 +7,6 @@ import math
 import random
 
 import pytest
-import torch
 import torch.nn as nn
 
 from nasbench_lab.hardware import (HardwareError, latency_table, load_table, measure_latency, pareto_front, profile,

@@ -4,7 +4,6 @@ the search network (against /work/shared/bench/reference.py: weight count, ident
 from __future__ import annotations
 
 import importlib.util
-import math
 import pathlib
 import random
 

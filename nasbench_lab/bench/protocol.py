@@ -17,7 +17,7 @@ tau that ``bench info`` prints says how much of the ranking is signal.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -189,10 +189,7 @@ def _conv71(ci, co, s, affine):
 # Names never clash with the DARTS names (none, max/avg_pool_3x3, skip_connect, sep/dil_conv_*):
 # the chain space's own separable convs and pools live under a ``chain_`` prefix.
 # ---------------------------------------------------------------------------------------------------
-import math as _math
-
-import torch as _torch
-import torch.nn.functional as _F
+import math as _math  # noqa: E402
 
 
 class ConvBNReLU(nn.Sequential):

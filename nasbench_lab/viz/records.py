@@ -228,60 +228,15 @@ def pareto_front(costs: list, accs: list) -> list[int]:
     return front
 
 
-def _ranks(v: list[float]) -> list[float]:
-    """Average ranks (ties share the mean rank), 1-based."""
-    order = sorted(range(len(v)), key=lambda i: v[i])
-    r = [0.0] * len(v)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            r[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return r
-
-
 def rank_stats(pred: list, true: list, k: int = 5) -> dict:
-    """Kendall tau-b, Spearman rho and top-k overlap of two scorings of the same architectures.
-
-    Uses ``nasbench_lab.ranking`` when it offers ``kendall_tau``/``spearman``; the fallback here is the
-    textbook O(n^2) tau-b, fine for the few hundred points a scatter shows.
-    """
+    """Kendall tau-b, Spearman rho and top-k overlap of two scorings of the same architectures
+    (the numbers come from ``nasbench_lab.ranking``; this adds which points are in each top-k)."""
+    from .. import ranking
     n = len(pred)
     if n != len(true):
         raise ValueError(f"pred and true must have the same length, got {n} and {len(true)}")
-    tau = rho = None
-    try:
-        from .. import ranking as _rk
-        tau = float(_rk.kendall_tau(pred, true)) if hasattr(_rk, "kendall_tau") else None
-        rho = float(_rk.spearman(pred, true)) if hasattr(_rk, "spearman") else None
-    except Exception:  # noqa: BLE001 - optional module, any shape: fall back to the local formulas
-        tau = rho = None
-    if tau is None and n >= 2:
-        conc = disc = tx = ty = 0
-        for i in range(n):
-            for j in range(i + 1, n):
-                dx, dy = pred[i] - pred[j], true[i] - true[j]
-                if dx == 0 and dy == 0:
-                    continue
-                if dx == 0:
-                    tx += 1
-                elif dy == 0:
-                    ty += 1
-                elif (dx > 0) == (dy > 0):
-                    conc += 1
-                else:
-                    disc += 1
-        denom = math.sqrt((conc + disc + tx) * (conc + disc + ty))
-        tau = (conc - disc) / denom if denom else float("nan")
-    if rho is None and n >= 2:
-        rx, ry = _ranks(list(pred)), _ranks(list(true))
-        mx, my = sum(rx) / n, sum(ry) / n
-        cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-        vx, vy = sum((a - mx) ** 2 for a in rx), sum((b - my) ** 2 for b in ry)
-        rho = cov / math.sqrt(vx * vy) if vx and vy else float("nan")
+    tau = float(ranking.kendall_tau(pred, true)) if n >= 2 else None
+    rho = float(ranking.spearman(pred, true)) if n >= 2 else None
     k = max(1, min(k, n)) if n else 0
     top_pred = set(sorted(range(n), key=lambda i: -pred[i])[:k])
     top_true = set(sorted(range(n), key=lambda i: -true[i])[:k])
