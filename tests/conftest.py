@@ -20,15 +20,29 @@ def _find_reference():
     return None
 
 
-@pytest.fixture(scope="session")
-def reference():
-    """The eager reference implementations (../shared/bench/reference.py); skipped where absent."""
+def load_reference():
+    """The eager reference implementations (../shared/bench/reference.py) as a module, or None."""
     path = _find_reference()
     if path is None:
-        pytest.skip("shared/bench/reference.py not available here")
+        return None
     spec = importlib.util.spec_from_file_location("reference", str(path))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def reference_or_none():
+    """The reference module, or None where it is absent (for tests with a reference-free part)."""
+    return load_reference()
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """The reference module; tests that need it skip where it is absent (e.g. a bare clone)."""
+    mod = load_reference()
+    if mod is None:
+        pytest.skip("shared/bench/reference.py not available here")
     return mod
 
 

@@ -3,8 +3,6 @@ network (parameter count against an independent closed-form count of the referen
 the search network (against /work/shared/bench/reference.py: weight count, identical outputs)."""
 from __future__ import annotations
 
-import importlib.util
-import pathlib
 import random
 
 import pytest
@@ -14,7 +12,6 @@ import torch.nn.functional as F
 from nasbench_lab.spaces import SpaceError, get_space
 from nasbench_lab.spaces.darts import CONCAT, OPS, PRIMITIVES, Genotype
 
-REFERENCE_PY = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "reference.py"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -32,13 +29,8 @@ def space():
 
 
 @pytest.fixture(scope="module")
-def ref():
-    if not REFERENCE_PY.exists():
-        pytest.skip("../shared/bench/reference.py is not available")
-    spec = importlib.util.spec_from_file_location("darts_reference", REFERENCE_PY)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def ref(reference):
+    return reference                       # shared/bench/reference.py, found by tests/conftest.py
 
 
 def samples(space, n, seed=0):
