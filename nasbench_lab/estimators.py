@@ -137,9 +137,10 @@ class TrainEstimator(Estimator):
             model = space.build(arch, in_channels=data.info.in_channels, num_classes=data.info.num_classes,
                                 **self.skeleton(space))
         shape = tuple(data.train_x.shape[1:])
-        params, flops = count_params(model), count_flops(model, shape)
+        from .hardware import count_macs
+        params, flops, macs = count_params(model), count_flops(model, shape), count_macs(model, shape)
         res = train_model(model, data, self.fidelity.train_config(seed), emit=emit, stop=stop)
-        metrics = {"params": params, "flops": flops, "curve": res.val_curve, "train_loss": res.train_loss,
+        metrics = {"params": params, "macs": macs, "flops": flops, "curve": res.val_curve, "train_loss": res.train_loss,
                    "train_acc": res.train_acc, "epochs": len(res.val_curve), "images": res.images}
         if self.fidelity.latency:
             from .hardware import measure_latency

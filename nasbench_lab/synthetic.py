@@ -20,7 +20,7 @@ the architecture made of all preferred choices is the strict global optimum for 
 A caveat to state in class: the landscape is nearly additive over the decisions, so a linear surrogate
 (the ``predictor`` strategy) fits it almost exactly and looks better here than on real accuracies.
 
-Hardware metrics (params, flops, latency_ms) are synthetic too and deliberately *conflict* with
+Hardware metrics (params, macs, flops, latency_ms) are synthetic too and deliberately *conflict* with
 accuracy: on every other decision the preferred choice is the heaviest one, so the accuracy optimum
 is a heavy network and a hardware-aware objective (objectives.py) picks a different one.
 """
@@ -129,7 +129,7 @@ class SyntheticEstimator(Estimator):
         test = clean - 0.5 + 2 * bound * (2 * _unit(space.name, s, seed, "test") - 1)
         heavy = land.heavy(idx)
         params = int(50_000 + 950_000 * heavy)
-        metrics = {"params": params, "flops": params * 60, "latency_ms": round(1.0 + 9.0 * heavy, 4),
+        metrics = {"params": params, "macs": params * 30, "flops": params * 60, "latency_ms": round(1.0 + 9.0 * heavy, 4),
                    "synthetic": True}
         if self.delay:
             time.sleep(self.delay)        # simulate work (tests of parallel executors)
