@@ -112,27 +112,35 @@ def _build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--json", action="store_true")
     bq = bsub.add_parser("query", help="one architecture's record")
     bq.add_argument("arch", help="any NB201 string (mapped to its canonical cell)")
-    bq.add_argument("--setting", default="full")
+    bq.add_argument("--setting", help="benchmark setting (default: the table's own, laptop when shipped)")
     bq.add_argument("--seed", type=int)
     bq.add_argument("--epoch", type=int)
     bq.add_argument("--table")
     bq.add_argument("--json", action="store_true")
-    bb = bsub.add_parser("build", help="train cells into a build folder (resumable; a GPU for the full table)")
+    bb = bsub.add_parser("build", help="train cells into a build folder (resumable; laptop: a 2-core CPU, "
+                                       "an afternoon; full: a GPU)")
     bb.add_argument("--out", default="bench_build", help="build folder holding the shard files")
-    bb.add_argument("--settings", default="full,lowfi", help="comma-separated: full, lowfi, tiny")
+    bb.add_argument("--settings", default="laptop,laptop-lowfi",
+                    help="comma-separated: laptop, laptop-lowfi (CPU), full, lowfi (GPU), tiny (tests)")
     bb.add_argument("--start", type=int, default=0, help="first canonical cell (shard by range)")
     bb.add_argument("--end", type=int, help="one past the last canonical cell")
     bb.add_argument("--device", default="auto")
-    bb.add_argument("--workers", type=int, default=1, help="worker processes")
-    bb.add_argument("--threads", type=int, default=1, help="training threads (CUDA streams) per worker")
+    bb.add_argument("--workers", type=int, default=1, help="worker processes (or Ray actors)")
+    bb.add_argument("--threads", type=int, default=1,
+                    help="per worker: torch threads on the CPU, training threads (CUDA streams) on a GPU")
+    bb.add_argument("--executor", default="process", choices=["process", "ray"],
+                    help="process: local worker processes; ray: Ray actors, chunks of tasks each")
+    bb.add_argument("--ray-address", help="HOST:PORT of a running Ray cluster (default: start a local one)")
     bb.add_argument("--time-limit", type=float, help="seconds; stop starting new tasks after it")
     bb.add_argument("--limit", type=int, help="at most this many tasks")
-    bb.add_argument("--latency", action="store_true", help="then measure batch-1 latency of every cell")
+    bb.add_argument("--latency", action="store_true",
+                    help="then measure the costs (MACs, FLOPs, batch-1 latency) of cells that lack them, alone")
     bb.add_argument("--data-root")
     bb.add_argument("--merge", metavar="TABLE", help="then merge the folder into this table file")
-    bm = bsub.add_parser("merge", help="merge a build folder into a table file")
-    bm.add_argument("out", help="build folder")
+    bm = bsub.add_parser("merge", help="merge build folders into one table file (one setting per folder)")
+    bm.add_argument("out", nargs="+", help="build folder(s)")
     bm.add_argument("--table", required=True, help="table file to write (.npz)")
+    bm.add_argument("--default", help="setting answered when a query names none (default: laptop, else full)")
     return p
 
 
@@ -212,6 +220,36 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _bench_info_text(info: dict) -> str:
+    """What `bench info` prints: per setting its protocol, coverage, best cell, spread, noise floor;
+    then how the settings agree (proxy vs target, the CPU table vs the GPU records)."""
+    lines = [f"{info['path']}: {info['architectures']} canonical NB201 cells; default setting {info['default_setting']}"]
+    for name, d in info["settings"].items():
+        p = d["protocol"]
+        size = f"{p['image_size']}x{p['image_size']}" if p.get("image_size") else "native size"
+        lines.append(f"[{name}] {p['dataset']} {size}, C={p['C']} N={p['N']}, {p['epochs']} epoch(s) x "
+                     f"{p['train_subset']} images, batch {p['batch_size']}, lr {p['lr']} cosine, val {p['val_subset']}, "
+                     f"test {p['test_subset'] or 'all'}, seeds {p['seeds']}")
+        lines.append(f"  cells trained per seed: {', '.join(map(str, d['covered_per_seed']))} of {info['architectures']}")
+        if "best" in d:
+            t, v = d["test_acc"], d["val_acc"]
+            lines.append(f"  best (by val): {d['best']['canonical']}  val {d['best']['val_acc']:.2f} %, "
+                         f"test {d['best']['test_acc']:.2f} %")
+            lines.append(f"  test acc: min {t['min']:.2f}, p25 {t['p25']:.2f}, median {t['median']:.2f}, "
+                         f"p75 {t['p75']:.2f}, max {t['max']:.2f} %;  val median {v['median']:.2f} %")
+            ts = d["train_seconds"]
+            lines.append(f"  training: median {ts['median']:.2f} s per cell, {ts['total'] / 3600:.2f} h in all "
+                         f"(one thread per task on the build machine)")
+            if d.get("tau_seed0_vs_seed1") is not None:
+                lines.append(f"  Kendall tau seed 0 vs seed 1 (noise floor): test {d['tau_seed0_vs_seed1']:.3f}, "
+                             f"val {d['tau_seed0_vs_seed1_val']:.3f}")
+    for a in info.get("agreement", []):
+        what = "proxy vs target" if a["kind"] == "proxy" else "setting vs setting"
+        tau = "n/a" if a["kendall_tau"] is None else f"{a['kendall_tau']:.3f}"
+        lines.append(f"Kendall tau {a['a']} vs {a['b']} ({what}, {a['cells']} cells): {tau}")
+    return "\n".join(lines)
+
+
 def cmd_bench(args) -> int:
     from .bench import BenchTable, builder, merge
     cmd = args.bench_command
@@ -222,20 +260,7 @@ def cmd_bench(args) -> int:
         if args.json:
             print(json.dumps(info))
             return 0
-        print(f"{info['path']}: {info['architectures']} canonical NB201 cells")
-        for name, d in info["settings"].items():
-            p = d["protocol"]
-            print(f"[{name}] {p['dataset']}, C={p['C']} N={p['N']}, {p['epochs']} epochs x {p['train_subset']} images, "
-                  f"batch {p['batch_size']}, lr {p['lr']} cosine, seeds {p['seeds']}; covered {d['covered']}")
-            if "best" in d:
-                t = d["test_acc"]
-                print(f"  best (by val): {d['best']['canonical']}  val {d['best']['val_acc']:.2f} %, "
-                      f"test {d['best']['test_acc']:.2f} %")
-                print(f"  test acc spread: min {t['min']:.2f}, median {t['median']:.2f}, max {t['max']:.2f} %")
-                if d.get("tau_seed0_vs_seed1") is not None:
-                    print(f"  Kendall tau seed 0 vs seed 1 (noise floor): {d['tau_seed0_vs_seed1']:.3f}")
-        if info.get("tau_lowfi_vs_full") is not None:
-            print(f"Kendall tau lowfi val vs full test: {info['tau_lowfi_vs_full']:.3f}")
+        print(_bench_info_text(info))
         return 0
     if cmd == "query":
         r = BenchTable(args.table).query(args.arch, args.setting, seed=args.seed, epoch=args.epoch)
@@ -245,15 +270,16 @@ def cmd_bench(args) -> int:
         settings = tuple(x for x in args.settings.split(",") if x)
         summary = builder.build(args.out, settings=settings, start=args.start, end=args.end, device=args.device,
                                 workers=args.workers, threads=args.threads, time_limit=args.time_limit,
-                                data_root=args.data_root, limit=args.limit)
+                                data_root=args.data_root, limit=args.limit, executor=args.executor,
+                                ray_address=args.ray_address)
         if args.latency:
-            summary["latencies"] = builder.measure_latencies(args.out, settings[0], args.device)
+            summary["costs_measured"] = {s: builder.measure_costs(args.out, s, args.device) for s in settings}
         if args.merge:
             summary["table"] = str(merge(args.out, args.merge))
         print(json.dumps(summary))
         return 0
     if cmd == "merge":
-        print(json.dumps({"table": str(merge(args.out, args.table))}))
+        print(json.dumps({"table": str(merge(args.out, args.table, default=args.default))}))
         return 0
     raise ValueError(f"unknown bench command {cmd!r}")
 

@@ -14,6 +14,7 @@ search seed), so every run of every strategy sees the same split, and search nev
 """
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import math
 import os
@@ -225,11 +226,12 @@ def _synthetic(n_train: int = 2000, n_test: int = 500, size: int = 16, seed: int
 
 # ---------------------------------------------------------------------- public API
 def load_dataset(name: str = "fashion-mnist", root=None, device="cpu", download: bool = False,
-                 val_size: int | None = None, split_seed: int = 0) -> Splits:
+                 val_size: int | None = None, split_seed: int = 0, image_size: int | None = None) -> Splits:
     """Load ``name`` as normalised tensors on ``device`` with a fixed validation split.
 
     ``split_seed`` fixes which training images form the validation split; keep the default so that
-    all runs share one split.
+    all runs share one split. ``image_size`` area-downsamples every image to that size (the laptop
+    benchmark trains on 16x16 Fashion-MNIST: 3x fewer pixels, still 70-86 % accuracy).
     """
     info = dataset_info(name)
     if os.environ.get("NASBENCH_LAB_OFFLINE"):
@@ -254,6 +256,14 @@ def load_dataset(name: str = "fashion-mnist", root=None, device="cpu", download:
     trx, tex = (trx - mean) / std, (tex - mean) / std
     perm = torch.randperm(len(tr_y), generator=torch.Generator().manual_seed(split_seed))
     val_idx, train_idx = perm[:val_size], perm[val_size:]
+    if image_size is not None and int(image_size) != info.image_size:
+        size = int(image_size)
+        if not 4 <= size <= info.image_size:
+            raise DataError(f"image_size must be between 4 and {info.image_size} for {name}, got {image_size}")
+        # Why area (adaptive average) pooling: it keeps each output pixel the mean of the input pixels it
+        # covers, also for 28 -> 16 where the windows overlap; no aliasing as in strided subsampling.
+        trx, tex = (torch.nn.functional.adaptive_avg_pool2d(t, size) for t in (trx, tex))
+        info = dataclasses.replace(info, image_size=size)
     splits = Splits(info, trx[train_idx].contiguous(), tr_y[train_idx].long(), trx[val_idx].contiguous(),
                     tr_y[val_idx].long(), tex.contiguous(), te_y.long(), source=source)
     return splits.to(device)

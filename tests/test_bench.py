@@ -41,7 +41,10 @@ def test_tiny_build_resume_shards_merge_and_query(tmp_path):
     with open(next(out.glob("shard-*.jsonl")), "a") as f:
         f.write('{"torn": ')                                 # a kill mid-write leaves a torn line
     assert len(builder.read_records(out)) == 10
-    assert builder.measure_latencies(out, "tiny", "cpu", repeats=2, end=5) == 5
+    first_seed = [r for r in recs if r["seed"] == 0]
+    assert all(r["macs"] > 0 and r["flops"] > 0 and r["latency_ms"] > 0 for r in first_seed)
+    assert builder.measure_costs(out, "tiny", "cpu", repeats=2, end=5) == 0     # the records have them
+    assert builder.measure_costs(out, "tiny", "cpu", repeats=2, end=7) == 2     # cells 5, 6: not trained
     table = BenchTable(merge(out, tmp_path / "t.npz"))
     info = table.info()
     assert info["settings"]["tiny"]["covered"] == 5 and info["architectures"] == 6466
@@ -52,6 +55,7 @@ def test_tiny_build_resume_shards_merge_and_query(tmp_path):
     assert r["canonical"] == str(first)
     assert r["test_acc"] == pytest.approx(np.mean([x["test_acc"] for x in rec]), abs=1e-3)
     assert r["params"] == rec[0]["params"] and r["latency_ms"] > 0
+    assert r["macs"] == [x for x in rec if x["seed"] == 0][0]["macs"] and r["flops"] > 0
     assert table.query(str(first), "tiny", seed=1)["val_curve"] == pytest.approx(
         [x for x in rec if x["seed"] == 1][0]["val_curve"], abs=1e-3)
     assert np.isnan(table.scores("tiny")[100])               # not built: missing, not invented
@@ -90,7 +94,67 @@ def test_bench_cli(tmp_path, capsys):
     path = _fake(tmp_path / "fake.npz")
     assert main(["bench", "info", "--table", path, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert set(info["settings"]) == {"full", "lowfi"} and info["tau_lowfi_vs_full"] is not None
+    assert set(info["settings"]) == {"full", "lowfi"}
+    proxy = [a for a in info["agreement"] if a["kind"] == "proxy"]
+    assert proxy and proxy[0]["a"] == "lowfi val_acc" and proxy[0]["kendall_tau"] > 0.5
+    assert main(["bench", "info", "--table", path]) == 0
+    text = capsys.readouterr().out
+    assert "default setting full" in text and "Kendall tau lowfi val_acc vs full test_acc" in text
     assert main(["bench", "query", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--table", path, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["params"] == 0
     assert main(["bench", "query", "|x~0|", "--table", path]) == 2
+
+
+def test_macs_follow_the_published_convention_and_flops_count_what_runs():
+    """NAS-Bench-201's published range on CIFAR-10 (C=16, N=5, 32x32x3): 7.78 M to 220.12 M MACs,
+    counting convolutions on edges into nodes that never reach the output."""
+    from nasbench_lab.hardware import count_macs
+    from nasbench_lab.train import count_flops
+    space = get_space("nb201")
+    conv3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    empty = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    dead = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|"   # node 3 gets nothing
+    macs = {a: count_macs(space.build(space.from_str(a), 3, 10, C=16, N=5), (3, 32, 32)) for a in (conv3, empty, dead)}
+    assert round(macs[empty] / 1e6, 2) == 7.78 and round(macs[conv3] / 1e6, 2) == 220.12
+    # 15 cells x 3 dead 3x3 convs x (32*32*16*16*9) each: counted as published, not run
+    assert macs[dead] - macs[empty] == 15 * 3 * 2_359_296
+    net = space.build(space.from_str(dead), 3, 10, C=16, N=5)
+    assert count_macs(net, (3, 32, 32), dead_edges=False) == macs[empty]
+    assert count_flops(net, (3, 32, 32)) == 2 * macs[empty]            # FLOPs = 2 x the MACs that run
+
+
+def test_the_macs_objective_limits_macs_not_flops():
+    from nasbench_lab.estimators import Evaluation
+    from nasbench_lab.objectives import parse_objective
+    ev = Evaluation("x", 70.0, None, 1.0, {"macs": 50e6, "flops": 100e6})
+    assert parse_objective("macs<=60M")(ev) == 70.0            # 50 M MACs fit, although 100 M FLOPs do not
+    assert parse_objective("flops<=60M")(ev) < 0
+    assert parse_objective("mac<=40M")(ev) < 0
+
+
+@pytest.mark.ray
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed (the distributed extra)")
+def test_ray_build_spreads_chunks_and_resumes(tmp_path):
+    out = tmp_path / "ray_build"
+    s = builder.build(out, settings=("tiny",), start=0, end=4, device="cpu", workers=2, executor="ray", chunk=3)
+    assert s["tasks_done"] == 8 and s["remaining"] == 0
+    recs = builder.read_records(out)
+    assert sorted((r["seed"], r["index"]) for r in recs) == sorted((k, i) for k in (0, 1) for i in range(4))
+    again = builder.build(out, settings=("tiny",), start=0, end=5, device="cpu", workers=2, executor="ray")
+    assert again["tasks_done"] == 2                                      # only cell 4's two seeds are new
+    with pytest.raises(ValueError, match="unknown build executor"):
+        builder.build(out, settings=("tiny",), executor="slurm")
+
+
+def test_merge_of_two_folders_keeps_one_setting_each_and_a_default(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    builder.build(a, settings=("tiny",), start=0, end=2, device="cpu")
+    builder.build(b, settings=("tiny-lowfi",), start=0, end=3, device="cpu")
+    table = BenchTable(merge([a, b], tmp_path / "t.npz", default="tiny"))
+    assert table.settings == ["tiny", "tiny-lowfi"] and table.default_setting == "tiny"
+    assert table.query(table.archs[1])["setting"] == "tiny"
+    info = table.info()
+    assert info["settings"]["tiny-lowfi"]["covered_per_seed"] == [3]
+    assert [x["kind"] for x in info["agreement"]] == ["proxy"] and info["agreement"][0]["cells"] == 2
+    with pytest.raises(TableError, match="default setting 'nope'"):
+        merge([a], tmp_path / "u.npz", default="nope")

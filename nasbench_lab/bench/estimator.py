@@ -14,15 +14,16 @@ class TableEstimator(Estimator):
     name = "table"
     deterministic = True
 
-    def __init__(self, setting: str = "full", epoch: int | None = None, seed: int | None = None, path=None,
+    def __init__(self, setting: str | None = None, epoch: int | None = None, seed: int | None = None, path=None,
                  table: BenchTable | None = None, dataset: str = "fashion-mnist", device=None, **unused):
         if dataset != "fashion-mnist":
             raise EstimatorError(f"the table estimator has Fashion-MNIST results only, not {dataset!r}")
         if unused:
             raise EstimatorError(f"unknown option(s) for estimator 'table': {', '.join(unused)}")
         self.table = table or BenchTable(path)
-        self.setting, self.epoch, self.seed = setting, epoch, seed
-        self.table.protocol(setting)                      # validates the setting now, not at the first query
+        self.setting = setting or self.table.default_setting     # the CPU-built laptop setting when shipped
+        self.epoch, self.seed = epoch, seed
+        self.table.protocol(self.setting)                 # validates the setting now, not at the first query
 
     def evaluate(self, space, arch, seed: int = 0, emit=None, stop=None) -> Evaluation:
         if space.name != "nb201":
@@ -34,7 +35,8 @@ class TableEstimator(Estimator):
         if r["val_acc"] is None:
             raise EstimatorError(f"{r['canonical']} has no {self.setting} result for seed {s} in this table")
         return Evaluation(space.to_str(arch), r["val_acc"], r["test_acc"], r["cost"] or 0.0,
-                          {"params": r["params"], "flops": r["flops"], "latency_ms": r["latency_ms"],
+                          {"params": r["params"], "macs": r["macs"], "macs_live": r["macs_live"],
+                           "flops": r["flops"], "latency_ms": r["latency_ms"],
                            "curve": r["val_curve"], "canonical": r["canonical"], "table_seed": s,
                            "simulated": True})
 

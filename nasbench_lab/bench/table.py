@@ -36,16 +36,36 @@ def default_path() -> Path:
     return Path(str(resources.files("nasbench_lab.bench") / "data" / TABLE_NAME))
 
 
-def merge(out_dir, path=None, settings=None, extra_meta: dict | None = None) -> Path:
-    """Collect shard records (and latency.jsonl) from ``out_dir`` into one table file."""
-    from .builder import read_records
+COSTS = ("params", "macs", "macs_live", "flops")
+"""Integer cost arrays per setting (-1 where unknown); ``latency_ms`` is float (NaN where unknown)."""
+
+
+def merge(out_dirs, path=None, settings=None, extra_meta: dict | None = None, default: str | None = None) -> Path:
+    """Collect the shard records and cost files of one or more build folders into one table file.
+
+    ``out_dirs``: a folder or a list of them (the laptop build and the GPU build go into one table, one
+    setting each). ``default``: the setting queries use when none is named (else laptop, then full,
+    then the first one).
+    """
+    from .builder import _read_jsonl, read_records
     from .protocol import get_protocol
+    dirs = [Path(d) for d in ([out_dirs] if isinstance(out_dirs, (str, Path)) else out_dirs)]
     space = NB201Space()
     unique = space.unique()
-    recs = read_records(out_dir)
-    settings = settings or sorted({r["setting"] for r in recs})
+    recs, sources = [], {}
+    for d in dirs:
+        for r in read_records(d):
+            recs.append(r)
+            sources.setdefault(r["setting"], str(d))
+    settings = list(settings or sorted({r["setting"] for r in recs}))
     arrays: dict[str, np.ndarray] = {"archs": np.array([str(a) for a in unique])}
-    meta = {"protocols": {}, "built": time.strftime("%Y-%m-%d %H:%M:%S"), **(extra_meta or {})}
+    meta = {"protocols": {}, "built": time.strftime("%Y-%m-%d %H:%M:%S"), "sources": sources,
+            **(extra_meta or {})}
+    if default is None:
+        default = next((s for s in ("laptop", "full") if s in settings), settings[0] if settings else None)
+    if default is not None and default not in settings:
+        raise TableError(f"default setting {default!r} is not among the merged settings {settings}")
+    meta["default_setting"] = default
     A = len(unique)
     for s in settings:
         p = get_protocol(s)
@@ -53,8 +73,18 @@ def merge(out_dir, path=None, settings=None, extra_meta: dict | None = None) -> 
         meta["protocols"][s] = p.to_dict()
         curve = np.full((A, len(seeds), p.epochs), np.nan, np.float32)
         test, loss, secs = (np.full((A, len(seeds)), np.nan, np.float32) for _ in range(3))
-        params, flops = np.full(A, -1, np.int64), np.full(A, -1, np.int64)
+        costs = {c: np.full(A, -1, np.int64) for c in COSTS}
+        lat = np.full(A, np.nan, np.float32)
         graphs = 0
+
+        def take(r, i):
+            for c in COSTS:
+                if r.get(c, -1) is not None and r.get(c, -1) >= 0:     # older records: flops -1 on seed 1
+                    costs[c][i] = r[c]
+            if r.get("latency_ms") is not None:
+                lat[i] = r["latency_ms"]
+                meta.setdefault("latency_device", {})[s] = r.get("latency_device")
+
         for r in recs:
             if r.get("setting") != s or r["seed"] not in seeds:
                 continue
@@ -63,25 +93,15 @@ def merge(out_dir, path=None, settings=None, extra_meta: dict | None = None) -> 
             curve[i, k, :len(c)] = c
             test[i, k] = np.nan if r["test_acc"] is None else r["test_acc"]
             loss[i, k], secs[i, k] = r["train_loss"], r["seconds"]
-            params[i] = r["params"]
-            if r["flops"] >= 0:                      # measured on the first seed only
-                flops[i] = r["flops"]
+            take(r, i)
             graphs += bool(r.get("cuda_graph"))
+        for d in dirs:                                   # a separate costs pass wins over the records
+            for r in _read_jsonl(d / f"costs-{s}.jsonl"):
+                take(r, r["index"])
         arrays.update({f"{s}.val_curve": curve, f"{s}.test_acc": test, f"{s}.train_loss": loss,
-                       f"{s}.seconds": secs, f"{s}.params": params, f"{s}.flops": flops})
+                       f"{s}.seconds": secs, f"{s}.latency_ms": lat, **{f"{s}.{c}": v for c, v in costs.items()}})
         meta.setdefault("records", {})[s] = int(np.isfinite(test).sum())
         meta.setdefault("cuda_graph_records", {})[s] = graphs
-    lat = np.full(A, np.nan, np.float32)
-    lat_path = Path(out_dir) / "latency.jsonl"
-    if lat_path.exists():
-        for line in lat_path.read_text().splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            lat[r["index"]] = r["latency_ms"]
-            meta["latency_device"] = r.get("device")
-    arrays["latency_ms"] = lat
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     path = Path(path) if path else default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +134,14 @@ class BenchTable:
     def settings(self) -> list[str]:
         return list(self.meta["protocols"])
 
-    def protocol(self, setting: str = "full") -> Protocol:
+    @property
+    def default_setting(self) -> str:
+        """The setting answered when none is named (the CPU-built ``laptop`` one in the shipped table)."""
+        d = self.meta.get("default_setting")
+        return d if d in self.meta["protocols"] else self.settings[0]
+
+    def protocol(self, setting: str | None = None) -> Protocol:
+        setting = setting or self.default_setting
         if setting not in self._protocols:
             self._check_setting(setting)
             self._protocols[setting] = Protocol.from_dict(self.meta["protocols"][setting])
@@ -129,15 +156,18 @@ class BenchTable:
         a = arch if isinstance(arch, NB201Arch) else self.space.from_str(arch)
         return self._row[str(self.space.canonical(a))]
 
-    def array(self, name: str, setting: str = "full") -> np.ndarray:
-        key = name if name == "latency_ms" else f"{setting}.{name}"
+    def array(self, name: str, setting: str | None = None) -> np.ndarray:
+        key = f"{setting or self.default_setting}.{name}"
+        if key not in self._a and name in self._a:        # tables of the first format: one latency array
+            key = name
         if key not in self._a:
             raise TableError(f"no array {key!r} in the table")
         return self._a[key]
 
     # ------------------------------------------------------------------ queries
-    def query(self, arch, setting: str = "full", seed: int | None = None, epoch: int | None = None) -> dict:
+    def query(self, arch, setting: str | None = None, seed: int | None = None, epoch: int | None = None) -> dict:
         """One architecture's record. seed None: mean over seeds; epoch None: the last (1-based)."""
+        setting = setting or self.default_setting
         p = self.protocol(setting)
         i = self.row(arch)
         seeds = list(p.seeds)
@@ -158,13 +188,21 @@ class BenchTable:
                 "test_acc": _mean([test[k] for k in ks]) if epoch in (None, p.epochs) else None,
                 "val_curve": [_mean([curves[k][j] for k in ks]) for j in range(p.epochs)],
                 "train_loss": _mean([float(self.array("train_loss", setting)[i, k]) for k in ks]),
-                "params": int(self.array("params", setting)[i]), "flops": int(self.array("flops", setting)[i]),
-                "latency_ms": _mean([float(self._a["latency_ms"][i])]),
+                **{c: self._cost(c, setting, i) for c in ("params", "macs", "macs_live", "flops")},
+                "latency_ms": _mean([float(self.array("latency_ms", setting)[i])]),
                 # simulated cost: the measured training time, pro rata for an earlier epoch
                 "cost": None if cost is None else cost * (e + 1) / p.epochs}
 
-    def scores(self, setting: str = "full", metric: str = "val_acc", seed: int | None = None) -> np.ndarray:
+    def _cost(self, name: str, setting: str, i: int) -> int | None:
+        key = f"{setting}.{name}"
+        if key not in self._a:
+            return None
+        v = int(self._a[key][i])
+        return None if v < 0 else v
+
+    def scores(self, setting: str | None = None, metric: str = "val_acc", seed: int | None = None) -> np.ndarray:
         """One number per canonical architecture (NaN where missing)."""
+        setting = setting or self.default_setting
         with np.errstate(all="ignore"), _quiet():
             if metric == "val_acc":
                 v = self.array("val_curve", setting)[:, :, -1]
@@ -176,34 +214,61 @@ class BenchTable:
                 return np.nanmean(v, axis=1)
             return v[:, list(self.protocol(setting).seeds).index(seed)]
 
-    def best(self, setting: str = "full", metric: str = "val_acc") -> dict:
+    def best(self, setting: str | None = None, metric: str = "val_acc") -> dict:
         s = self.scores(setting, metric)
         return self.query(self.archs[int(np.nanargmax(s))], setting)
 
     def info(self) -> dict:
-        """Protocol, coverage, best cell, spread, and the noise floor (seed vs seed Kendall tau)."""
-        from ..ranking import kendall_tau
-        out = {"path": str(self.path), "architectures": len(self.archs), "settings": {}, "meta": {
-            k: v for k, v in self.meta.items() if k != "protocols"}}
+        """Per setting: protocol, coverage, best cell, spread, the noise floor (seed vs seed Kendall tau);
+        between settings: each proxy against its target, and the default setting against the others
+        on the cells both have (the CPU table against the GPU records)."""
+        out = {"path": str(self.path), "architectures": len(self.archs), "default_setting": self.default_setting,
+               "settings": {}, "meta": {k: v for k, v in self.meta.items() if k != "protocols"}, "agreement": []}
         for s in self.settings:
             p = self.protocol(s)
             test = self.scores(s, "test_acc")
             ok = np.isfinite(test)
-            d = {"protocol": p.to_dict(), "covered": int(ok.sum())}
+            per_seed = [int(np.isfinite(self.scores(s, "test_acc", k)).sum()) for k in p.seeds]
+            d = {"protocol": p.to_dict(), "covered": int(ok.sum()), "covered_per_seed": per_seed}
             if ok.any():
                 d["best"] = self.best(s, "val_acc")
-                d["test_acc"] = {q: float(np.nanpercentile(test, v)) for q, v in
-                                 (("min", 0), ("p25", 25), ("median", 50), ("p75", 75), ("max", 100))}
+                d["test_acc"] = _spread(test)
+                d["val_acc"] = _spread(self.scores(s, "val_acc"))
+                secs = self.scores(s, "seconds")
+                d["train_seconds"] = {"median": float(np.nanmedian(secs)),
+                                      "total": float(np.nansum(self.array("seconds", s)))}
                 if len(p.seeds) >= 2:
-                    a, b = self.scores(s, "test_acc", p.seeds[0]), self.scores(s, "test_acc", p.seeds[1])
-                    m = np.isfinite(a) & np.isfinite(b)
-                    d["tau_seed0_vs_seed1"] = kendall_tau(a[m], b[m]) if m.sum() > 2 else None
+                    d["tau_seed0_vs_seed1"] = self._tau((s, "test_acc", p.seeds[0]), (s, "test_acc", p.seeds[1]))
+                    d["tau_seed0_vs_seed1_val"] = self._tau((s, "val_acc", p.seeds[0]), (s, "val_acc", p.seeds[1]))
             out["settings"][s] = d
-        if {"full", "lowfi"} <= set(self.settings):
-            a, b = self.scores("lowfi", "val_acc"), self.scores("full", "test_acc")
-            m = np.isfinite(a) & np.isfinite(b)
-            out["tau_lowfi_vs_full"] = kendall_tau(a[m], b[m]) if m.sum() > 2 else None
+        # Why proxy val vs target test: the proxy pitfall is searching on the cheap score and deploying
+        # the pick, which is then judged by the target task's held-out accuracy.
+        for s in self.settings:
+            target = self.protocol(s).proxy_of
+            if target in self.settings:
+                out["agreement"].append(self._agreement((s, "val_acc"), (target, "test_acc"), "proxy"))
+        main = self.default_setting
+        for s in self.settings:
+            if s != main and not self.protocol(s).proxy_of and not self.protocol(main).proxy_of:
+                out["agreement"].append(self._agreement((main, "test_acc"), (s, "test_acc"), "setting"))
         return out
+
+    def _tau(self, a: tuple, b: tuple) -> float | None:
+        from ..ranking import kendall_tau
+        x, y = self.scores(a[0], a[1], *a[2:]), self.scores(b[0], b[1], *b[2:])
+        m = np.isfinite(x) & np.isfinite(y)
+        return float(kendall_tau(x[m], y[m])) if m.sum() > 2 else None
+
+    def _agreement(self, a: tuple, b: tuple, kind: str) -> dict:
+        x, y = self.scores(a[0], a[1]), self.scores(b[0], b[1])
+        m = np.isfinite(x) & np.isfinite(y)
+        return {"kind": kind, "a": f"{a[0]} {a[1]}", "b": f"{b[0]} {b[1]}", "cells": int(m.sum()),
+                "kendall_tau": self._tau(a, b)}
+
+
+def _spread(v: np.ndarray) -> dict:
+    return {q: float(np.nanpercentile(v, x)) for q, x in
+            (("min", 0), ("p25", 25), ("median", 50), ("p75", 75), ("max", 100))}
 
 
 def _mean(values) -> float | None:
