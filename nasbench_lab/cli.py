@@ -238,8 +238,8 @@ def _bench_info_text(info: dict) -> str:
             lines.append(f"  test acc: min {t['min']:.2f}, p25 {t['p25']:.2f}, median {t['median']:.2f}, "
                          f"p75 {t['p75']:.2f}, max {t['max']:.2f} %;  val median {v['median']:.2f} %")
             ts = d["train_seconds"]
-            lines.append(f"  training: median {ts['median']:.2f} s per cell, {ts['total'] / 3600:.2f} h in all "
-                         f"(one thread per task on the build machine)")
+            lines.append(f"  training: median {ts['median']:.2f} s per cell, {ts['total'] / 3600:.2f} h of worker time "
+                         f"in all (the simulated cost strategies race on)")
             if d.get("tau_seed0_vs_seed1") is not None:
                 lines.append(f"  Kendall tau seed 0 vs seed 1 (noise floor): test {d['tau_seed0_vs_seed1']:.3f}, "
                              f"val {d['tau_seed0_vs_seed1_val']:.3f}")

@@ -82,7 +82,7 @@ PROTOCOLS = {
     "laptop-lowfi": Protocol("laptop-lowfi", C=8, N=1, epochs=1, batch_size=32, lr=0.05, train_subset=512,
                              val_subset=500, test_subset=500, seeds=(0,), image_size=16, proxy_of="laptop",
                              notes="the proxy task: 1 epoch x 512 images, 8x cheaper than laptop"),
-    "full": Protocol("full", notes="the GPU target task (partial: 1,565 cells, seed 0)"),
+    "full": Protocol("full", notes="the GPU target task (C=16, 28x28, 3 epochs x 5,000 images)"),
     "lowfi": Protocol("lowfi", C=8, N=1, epochs=1, train_subset=1_024, val_subset=1_000, test_subset=None,
                       proxy_of="full", notes="the proxy task: 1 epoch, 1,024 images, half the channels"),
     "tiny": Protocol("tiny", dataset="synthetic", C=4, N=1, epochs=2, batch_size=64, train_subset=256,
