@@ -256,14 +256,18 @@ def load_dataset(name: str = "fashion-mnist", root=None, device="cpu", download:
     trx, tex = (trx - mean) / std, (tex - mean) / std
     perm = torch.randperm(len(tr_y), generator=torch.Generator().manual_seed(split_seed))
     val_idx, train_idx = perm[:val_size], perm[val_size:]
-    if image_size is not None and int(image_size) != info.image_size:
-        size = int(image_size)
-        if not 4 <= size <= info.image_size:
-            raise DataError(f"image_size must be between 4 and {info.image_size} for {name}, got {image_size}")
-        # Why area (adaptive average) pooling: it keeps each output pixel the mean of the input pixels it
-        # covers, also for 28 -> 16 where the windows overlap; no aliasing as in strided subsampling.
-        trx, tex = (torch.nn.functional.adaptive_avg_pool2d(t, size) for t in (trx, tex))
-        info = dataclasses.replace(info, image_size=size)
+    if image_size is not None and image_size != info.image_size:
+        if isinstance(image_size, bool) or not isinstance(image_size, int) or not 4 <= image_size <= 512:
+            raise DataError(f"image size must be an integer between 4 and 512, got {image_size!r}")
+        # Why area (adaptive average) pooling to shrink: each output pixel is the mean of the input
+        # pixels it covers, also for 28 -> 16 where the windows overlap (no aliasing, unlike strided
+        # subsampling). Enlarging (28 -> 32 to match CIFAR skeletons) interpolates bilinearly.
+        if image_size < info.image_size:
+            trx, tex = (torch.nn.functional.adaptive_avg_pool2d(t, image_size) for t in (trx, tex))
+        else:
+            trx, tex = (torch.nn.functional.interpolate(t, size=(image_size, image_size), mode="bilinear",
+                                                        align_corners=False) for t in (trx, tex))
+        info = dataclasses.replace(info, image_size=image_size)
     splits = Splits(info, trx[train_idx].contiguous(), tr_y[train_idx].long(), trx[val_idx].contiguous(),
                     tr_y[val_idx].long(), tex.contiguous(), te_y.long(), source=source)
     return splits.to(device)

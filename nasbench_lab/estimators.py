@@ -119,9 +119,8 @@ class TrainEstimator(Estimator):
     @property
     def data(self):
         if self._data is None:
-            self._data = load_dataset(self.dataset, root=self.data_root, device=self.device, download=self.download)
-            if self.fidelity.resolution:
-                self._data = _resize(self._data, self.fidelity.resolution)
+            self._data = load_dataset(self.dataset, root=self.data_root, device=self.device, download=self.download,
+                                      image_size=self.fidelity.resolution or None)
         return self._data
 
     def skeleton(self, space: SearchSpace) -> dict:
@@ -151,14 +150,6 @@ class TrainEstimator(Estimator):
     def describe(self) -> dict:
         return {"name": self.name, "dataset": self.dataset, "device": str(self.device),
                 "fidelity": dataclasses.asdict(self.fidelity)}
-
-
-def _resize(data, side: int):
-    import torch.nn.functional as F
-    from .data import Splits
-    r = lambda x: F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)  # noqa: E731
-    return Splits(data.info, r(data.train_x), data.train_y, r(data.val_x), data.val_y, r(data.test_x), data.test_y,
-                  source=data.source, extra={**data.extra, "resolution": side})
 
 
 # ---------------------------------------------------------------------- registry

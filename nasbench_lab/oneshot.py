@@ -31,16 +31,10 @@ SCALES = ("auto", "classroom", "reference")
 
 # ---------------------------------------------------------------------- options
 def make_config(cls, strategy: str, options: dict):
-    """Build the dataclass config ``cls`` from keyword options; unknown names raise StrategyError."""
-    known = [f.name for f in dataclasses.fields(cls)]
-    unknown = [k for k in options if k not in known]
-    if unknown:
-        raise StrategyError(f"unknown option(s) for strategy {strategy!r}: {', '.join(unknown)}; "
-                            f"known: {', '.join(known)}")
-    try:
-        return cls(**options)
-    except (TypeError, ValueError) as exc:
-        raise StrategyError(f"bad option for strategy {strategy!r}: {exc}") from None
+    """Build the dataclass config ``cls`` from keyword options, each value checked against its field
+    (``nasbench_lab.config.build``); unknown names and wrong types raise StrategyError naming them."""
+    from .config import build
+    return build(cls, options, f"strategy {strategy!r}", StrategyError)
 
 
 def check(cond: bool, message: str) -> None:

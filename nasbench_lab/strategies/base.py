@@ -74,6 +74,12 @@ class Strategy:
         if options:
             raise StrategyError(f"unknown option(s) for strategy {self.name!r}: {', '.join(options)}")
 
+    def configure(self, cls, options: dict):
+        """The strategy's config dataclass built from ``options``, each value checked against its field
+        (``nasbench_lab.config.build``): a wrong type or range is a StrategyError naming the option."""
+        from ..config import build
+        return build(cls, options, f"strategy {self.name!r}", StrategyError)
+
 
 class MultiTrialStrategy(Strategy):
     def ask(self):

@@ -75,11 +75,9 @@ class RegularizedEvolution(MultiTrialStrategy):
     summary = "regularized (aging) evolution: tournament selection + mutation, oldest dies"
     asynchronous = True
 
-    def __init__(self, space, rng, emit, population: int = 20, sample: int = 5, crossover: float = 0.0,
-                 aging: bool = True, snapshot_every: int = 1, **options):
-        super().__init__(space, rng, emit, **options)
-        self.config = EvolutionConfig(population, sample, crossover, aging, snapshot_every)
-        self.config.check()
+    def __init__(self, space, rng, emit, **options):
+        super().__init__(space, rng, emit)
+        self.config = self.configure(EvolutionConfig, options)
         self.population: deque[Member] = deque()
         self.generation = 0              # children told so far (initial random members included)
         self._next_id = 0

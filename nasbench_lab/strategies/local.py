@@ -42,9 +42,9 @@ class LocalSearch(MultiTrialStrategy):
     name = "local"
     summary = "hill climbing over neighbours() with random restarts (White et al. 2020)"
 
-    def __init__(self, space, rng, emit, first_improvement: bool = False, **options):
-        super().__init__(space, rng, emit, **options)
-        self.config = LocalConfig(bool(first_improvement))
+    def __init__(self, space, rng, emit, **options):
+        super().__init__(space, rng, emit)
+        self.config = self.configure(LocalConfig, options)
         self.seen: dict = {}                  # canonical form -> objective
         self.current = None                   # (arch, fitness) of the hill climber, None: (re)start
         self.best_nb = None                   # best neighbour of ``current`` so far: (arch, fitness)

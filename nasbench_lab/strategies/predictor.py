@@ -66,11 +66,9 @@ class PredictorSearch(MultiTrialStrategy):
     summary = "ensemble surrogate + mutation-based acquisition (BANANAS-style, White et al. 2021)"
     asynchronous = True                     # proposals need no pending result; tell accepts any architecture
 
-    def __init__(self, space, rng, emit, initial: int = 10, batch: int = 5, ensemble: int = 5, ridge: float = 1.0,
-                 parents: int = 10, mutations: int = 10, **options):
-        super().__init__(space, rng, emit, **options)
-        self.config = PredictorConfig(initial, batch, ensemble, ridge, parents, mutations)
-        self.config.check()
+    def __init__(self, space, rng, emit, **options):
+        super().__init__(space, rng, emit)
+        self.config = self.configure(PredictorConfig, options)
         sizes = [len(d.choices) for d in space.decisions()]
         self.offsets = np.cumsum([0] + sizes[:-1])
         self.width = int(sum(sizes))

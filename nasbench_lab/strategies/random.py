@@ -10,7 +10,17 @@ sample, after isomorphism removal, was seen before.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .base import MultiTrialStrategy
+
+
+@dataclass
+class RandomConfig:
+    """Options of ``random`` (pass them as ``strategy_options``)."""
+
+    dedupe: bool = True
+    """Redraw a sample whose canonical form was already scored (see the module text)."""
 
 
 class RandomSearch(MultiTrialStrategy):
@@ -18,9 +28,10 @@ class RandomSearch(MultiTrialStrategy):
     summary = "uniform samples from the space (the baseline)"
     asynchronous = True          # samples do not depend on results: any number may be in flight
 
-    def __init__(self, space, rng, emit, dedupe: bool = True, **options):
-        super().__init__(space, rng, emit, **options)
-        self.dedupe = dedupe
+    def __init__(self, space, rng, emit, **options):
+        super().__init__(space, rng, emit)
+        self.config = self.configure(RandomConfig, options)
+        self.dedupe = self.config.dedupe
         self.seen: set = set()
 
     def ask(self):

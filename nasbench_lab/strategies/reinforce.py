@@ -144,13 +144,9 @@ class Reinforce(MultiTrialStrategy):
     # a batch may then mix samples from the previous policy, a small, accepted bias.
     asynchronous = True
 
-    def __init__(self, space, rng, emit, hidden: int = 64, lr: float = 0.02, batch: int = 5,
-                 baseline_decay: float = 0.9, entropy_weight: float = 0.01, temperature: float = 1.0,
-                 tanh_c: float | None = None, reward_scale: float = 100.0, **options):
-        super().__init__(space, rng, emit, **options)
-        self.config = ReinforceConfig(hidden, lr, batch, baseline_decay, entropy_weight, temperature, tanh_c,
-                                      reward_scale)
-        self.config.check()
+    def __init__(self, space, rng, emit, **options):
+        super().__init__(space, rng, emit)
+        self.config = self.configure(ReinforceConfig, options)
         self.decisions = space.decisions()
         if not self.decisions:
             raise StrategyError(f"reinforce: space {space.name!r} has no decisions to emit")
