@@ -141,6 +141,15 @@ def _build_parser() -> argparse.ArgumentParser:
     bm.add_argument("out", nargs="+", help="build folder(s)")
     bm.add_argument("--table", required=True, help="table file to write (.npz)")
     bm.add_argument("--default", help="setting answered when a query names none (default: laptop, else full)")
+
+    from .course import EDITIONS                  # a light module (stdlib only until export runs)
+    c = sub.add_parser("course", help="the course notebooks: export a student or a teacher edition")
+    csub = c.add_subparsers(dest="course_command", parser_class=_Parser)
+    ce = csub.add_parser("export", help="write the course notebooks into DIR; student: without the solution "
+                                        "cells, teacher: with them")
+    ce.add_argument("dir", help="folder to write the notebooks into (created if missing)")
+    ce.add_argument("--edition", required=True, choices=EDITIONS)
+    ce.add_argument("--source", help="course folder (default: notebooks/ of this checkout)")
     return p
 
 
@@ -282,6 +291,15 @@ def cmd_bench(args) -> int:
         print(json.dumps({"table": str(merge(args.out, args.table, default=args.default))}))
         return 0
     raise ValueError(f"unknown bench command {cmd!r}")
+
+
+def cmd_course(args) -> int:
+    from . import course
+    if args.course_command != "export":
+        raise ValueError("course needs a subcommand: export")
+    for path in course.export(args.dir, args.edition, source=args.source):
+        print(path)
+    return 0
 
 
 # ---------------------------------------------------------------------- executors, progress, stored runs
@@ -478,7 +496,7 @@ def cmd_resume(args) -> int:
 
 
 COMMANDS = {"search": cmd_search, "train": cmd_train, "info": cmd_info, "bench": cmd_bench, "runs": cmd_runs,
-            "show": cmd_show, "resume": cmd_resume}
+            "show": cmd_show, "resume": cmd_resume, "course": cmd_course}
 
 
 def main(argv=None) -> int:
