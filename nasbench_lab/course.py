@@ -60,7 +60,7 @@ def _shared(scale: str) -> dict:
     device = {"ci": "cpu", "classroom": "cpu", "gpu": "auto"}
     # Why one thread on the CPU scales: the classroom networks are tiny, and on a 2-core machine that also
     # runs the browser (or on a shared one) a second thread mostly waits on the first; one thread is as
-    # fast and far steadier. On a GPU machine the CPU threads feed the data and measure CPU latency.
+    # fast and far steadier.
     threads = {"ci": 1, "classroom": 1, "gpu": 4}
     return {"fidelity": fidelity[scale], "dataset": dataset[scale], "device": device[scale],
             "threads": threads[scale]}
