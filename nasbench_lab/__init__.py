@@ -4,10 +4,10 @@ The core library has no UI imports; ``nasbench_lab.widgets`` and ``nasbench_lab.
 """
 from .estimators import get_estimator, list_estimators
 from .events import Event, EventBus, EventLog, StopFlag
-from .search import SearchResult, search
+from .search import SearchResult, resume, search
 from .spaces import get_space, list_spaces
 from .strategies import list_strategies
-from .store import open_store, resume
+from .store import open_store
 from ._source_widgets import install as _install_widgets_finder
 
 _install_widgets_finder()          # `import nasbench_lab.widgets` from an uninstalled checkout

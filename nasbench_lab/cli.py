@@ -18,6 +18,22 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(_fail(f"{self.prog}: {message}"))
 
 
+def _finite(obj):
+    """NaN and infinity are not JSON: write them as null (a score the run could not compute)."""
+    if isinstance(obj, float):
+        return obj if obj == obj and abs(obj) != float("inf") else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _json(obj) -> str:
+    """What ``--json`` prints: strict JSON (``allow_nan=False`` after mapping NaN to null)."""
+    return json.dumps(_finite(obj), allow_nan=False, default=str)
+
+
 def _fail(msg: str) -> int:
     line = (msg.strip().splitlines() or ["unknown error"])[0]
     if not line.startswith("nasbench-lab"):
@@ -176,7 +192,8 @@ def cmd_search(args) -> int:
         result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
                         dataset=args.dataset, device=args.device, seed=args.seed, store=args.store,
                         strategy_options=_parse_options(args.option), estimator_options=_estimator_options(args),
-                        objective=args.objective, executor=ex, stop=stop, on_event=bar)
+                        objective=args.objective, executor=ex, stop=stop,
+                        on_event=[_warn_cost] + ([bar] if bar else []))
     _print_result(args, result)
     return 0
 
@@ -184,13 +201,15 @@ def cmd_search(args) -> int:
 def cmd_train(args) -> int:
     from .estimators import get_estimator
     from .spaces import get_space
+    from .search import check_seed
+    check_seed(args.seed)
     space = get_space(args.space)
     arch = space.reference(args.arch) if args.arch in space.references() else space.from_str(args.arch)
     opts = _estimator_options(args)
     est = get_estimator(args.estimator, dataset=args.dataset, device=args.device, **opts)
     ev = est.evaluate(space, arch, seed=args.seed)
     if args.json:
-        print(json.dumps(ev.to_dict()))
+        print(_json(ev.to_dict()))
     else:
         m = ev.metrics
         print(f"{ev.arch}\n  val acc {ev.val_acc:.2f} %, test acc {ev.test_acc if ev.test_acc is None else round(ev.test_acc, 2)} %, "
@@ -213,7 +232,7 @@ def cmd_info(args) -> int:
             "spaces": {n: get_space(n).describe() for n in list_spaces()},
             "strategies": list_strategies(), "estimators": list_estimators()}
     if args.json:
-        print(json.dumps(info))
+        print(_json(info))
         return 0
     print(f"nasbench_lab {info['nasbench_lab']}  python {info['python']}  torch {info['torch']}")
     print(f"device: {info['device']} (cuda available: {info['cuda_available']}), cpu threads {info['cpu_threads']}")
@@ -267,13 +286,15 @@ def cmd_bench(args) -> int:
     if cmd == "info":
         info = BenchTable(args.table).info()
         if args.json:
-            print(json.dumps(info))
+            print(_json(info))
             return 0
         print(_bench_info_text(info))
         return 0
     if cmd == "query":
+        from .spaces import get_space
+        get_space("nb201").from_str(args.arch)           # a bad string is named before the table is opened
         r = BenchTable(args.table).query(args.arch, args.setting, seed=args.seed, epoch=args.epoch)
-        print(json.dumps(r) if args.json else "\n".join(f"{k}: {v}" for k, v in r.items()))
+        print(_json(r) if args.json else "\n".join(f"{k}: {v}" for k, v in r.items()))
         return 0
     if cmd == "build":
         settings = tuple(x for x in args.settings.split(",") if x)
@@ -285,10 +306,10 @@ def cmd_bench(args) -> int:
             summary["costs_measured"] = {s: builder.measure_costs(args.out, s, args.device) for s in settings}
         if args.merge:
             summary["table"] = str(merge(args.out, args.merge))
-        print(json.dumps(summary))
+        print(_json(summary))
         return 0
     if cmd == "merge":
-        print(json.dumps({"table": str(merge(args.out, args.table, default=args.default))}))
+        print(_json({"table": str(merge(args.out, args.table, default=args.default))}))
         return 0
     raise ValueError(f"unknown bench command {cmd!r}")
 
@@ -344,6 +365,22 @@ def _executor(args):
     return get_executor(name, **opts)                  # a context manager: workers released on exit
 
 
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _warn_cost(ev) -> None:
+    """One line on stderr when a run is estimated to take long (also without a terminal)."""
+    est = ev.payload.get("estimated_seconds") if ev.kind == "run_started" else None
+    if est and est > 900:
+        b = ev.payload["budget"]
+        sys.stderr.write(f"nasbench-lab: note: {b:,} evaluations at this fidelity will take about {_duration(est)} "
+                         f"here ({est / b:.1f} s each); Ctrl-C stops, `resume` continues\n")
+
+
 class _progress:
     """A tqdm bar on stderr fed by the event stream (only on a terminal, never with --json)."""
 
@@ -362,7 +399,9 @@ class _progress:
         p = ev.payload
         if ev.kind == "run_started":
             unit = "epoch" if self.family == "one-shot" else "eval"
-            self.bar = tqdm(total=p["budget"], unit=unit, desc=f"{p['strategy']} on {p['space']}", file=sys.stderr)
+            est = p.get("estimated_seconds")
+            desc = f"{p['strategy']} on {p['space']}" + (f" (~{_duration(est)} est.)" if est else "")
+            self.bar = tqdm(total=p["budget"], unit=unit, desc=desc, file=sys.stderr)
         elif self.bar is None:
             return
         elif ev.kind == "evaluation" and self.family != "one-shot":
@@ -417,14 +456,14 @@ def _print_result(args, result) -> None:
         print(f"continue with: nasbench-lab resume {result.run_id} --store {store}")
 
 
-def _store(args):
+def _store(args, readonly: bool = False):
     from .store import open_store
     path = args.store or os.environ.get("NASBENCH_LAB_STORE")
     if not path:
         raise ValueError(f"{args.command} needs --store PATH (or the NASBENCH_LAB_STORE variable)")
-    if path != ":memory:" and not os.path.isfile(path):
+    if path != ":memory:" and not os.path.exists(path):
         raise ValueError(f"no store at {path}")
-    return open_store(path)
+    return open_store(path, readonly=readonly)          # checks the file is a store before touching it
 
 
 def _run_summary(r: dict) -> dict:
@@ -435,9 +474,9 @@ def _run_summary(r: dict) -> dict:
 
 
 def cmd_runs(args) -> int:
-    runs = [_run_summary(r) for r in _store(args).runs()]
+    runs = [_run_summary(r) for r in _store(args, readonly=True).runs()]
     if args.json:
-        print(json.dumps(runs))
+        print(_json(runs))
         return 0
     if not runs:
         print("no runs")
@@ -451,7 +490,7 @@ def cmd_runs(args) -> int:
 
 
 def cmd_show(args) -> int:
-    st = _store(args)
+    st = _store(args, readonly=True)
     run = st.run(args.run)
     rows = sorted(st.evaluation_rows(run["run_id"]), key=lambda e: -(e["objective"] if e["objective"] is not None
                                                                        else float("-inf")))
@@ -462,7 +501,7 @@ def cmd_show(args) -> int:
         st.export(run["run_id"], args.export)
     top = [{k: r[k] for k in ("idx", "arch", "val_acc", "test_acc", "objective")} for r in rows[:max(0, args.top)]]
     if args.json:
-        print(json.dumps({**_run_summary(run), "attempts": run["attempts"], "config": run["config"],
+        print(_json({**_run_summary(run), "attempts": run["attempts"], "config": run["config"],
                           "versions": run["versions"], "error": run["error"], "top": top, "events": counts}))
         return 0
     print(f"run {run['run_id']}: {run['status']}, {run['strategy']} on {run['space']} with {run['estimator']}, "
@@ -484,7 +523,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_resume(args) -> int:
-    from .store import resume
+    from .search import resume
     st = _store(args)
     run = st.run(args.run)
     from .strategies import strategy_class

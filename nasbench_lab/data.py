@@ -110,19 +110,45 @@ def search_roots(name: str, root: str | os.PathLike | None = None) -> list[Path]
 
 
 # ---------------------------------------------------------------------- file readers (no pickle)
-def _read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (the MNIST family's format), gzipped or not."""
+MAX_IDX_BYTES = 2 ** 31
+"""No MNIST-family file is larger than 200 MB unpacked; a header claiming more is damaged."""
+
+
+def _read_idx(path: Path, ndim: int | None = None) -> np.ndarray:
+    """Read an IDX file (the MNIST family's format), gzipped or not; ``ndim``: the rank it must have.
+
+    Why the checks come before the allocation: a damaged header can claim a 600 GB array.
+    """
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 8 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path} is not an IDX file")
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise DataError(f"{path} is truncated: expected {int(np.prod(dims))} values, found {data.size}")
-    return data.reshape(dims)
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read(MAX_IDX_BYTES + 1)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:      # damaged or truncated .gz, unreadable file
+        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
+                        f"the file is damaged, download or install it again") from None
+    if len(raw) < 8 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path} is not an IDX file of bytes (bad header); the file is damaged")
+    rank = raw[3]
+    if ndim is not None and rank != ndim:
+        raise DataError(f"{path} holds a {rank}-dimensional array; expected {ndim} dimensions")
+    if len(raw) < 4 + 4 * rank:
+        raise DataError(f"{path} is truncated inside its header")
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank)]
+    expected = int(np.prod(dims, dtype=np.float64))
+    found = len(raw) - 4 - 4 * rank
+    if expected != found:
+        raise DataError(f"{path} is damaged or truncated: its header says {expected:,} values, the file has {found:,}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
+
+
+def _check_pair(images: np.ndarray, labels: np.ndarray, where: str, num_classes: int = 10) -> None:
+    """Images and labels that belong together: same count, labels in range, a usable image size."""
+    if len(images) != len(labels):
+        raise DataError(f"{where}: {len(images):,} images but {len(labels):,} labels")
+    if labels.size and int(labels.max()) >= num_classes:
+        raise DataError(f"{where}: label {int(labels.max())} is out of range (classes are 0..{num_classes - 1})")
+    if images.ndim != 3 or not 4 <= images.shape[1] <= 512 or images.shape[1] != images.shape[2]:
+        raise DataError(f"{where}: images of shape {images.shape[1:]} (expected square images, 4 to 512 pixels)")
 
 
 def _find_idx(folder: Path, stem: str) -> Path | None:
@@ -138,7 +164,9 @@ def _load_fashion_mnist(roots: list[Path], download: bool):
     for folder in roots:
         found = {split: tuple(_find_idx(folder, s) for s in stems) for split, stems in FMNIST_FILES.items()}
         if all(p is not None for pair in found.values() for p in pair):
-            out = {split: (_read_idx(x), _read_idx(y)) for split, (x, y) in found.items()}
+            out = {split: (_read_idx(x, 3), _read_idx(y, 1)) for split, (x, y) in found.items()}
+            for split, (x, y) in out.items():
+                _check_pair(x, y, f"fashion-mnist {split} files in {found[split][0].parent}")
             return out, str(found["train"][0].parent)
     if download:
         target = roots[0] if roots else Path.cwd() / "data"
@@ -236,6 +264,7 @@ def load_dataset(name: str = "fashion-mnist", root=None, device="cpu", download:
     info = dataset_info(name)
     if os.environ.get("NASBENCH_LAB_OFFLINE"):
         download = False                  # tests and air-gapped machines: never touch the network
+    explicit = val_size is not None
     val_size = info.val_size if val_size is None else int(val_size)
     if name == "synthetic":
         (trx, tr_y), (tex, te_y) = _synthetic()
@@ -249,6 +278,10 @@ def load_dataset(name: str = "fashion-mnist", root=None, device="cpu", download:
         if trx.dim() == 3:
             trx, tex = trx.unsqueeze(1), tex.unsqueeze(1)
         trx, tex = trx.float().div_(255), tex.float().div_(255)
+    if not explicit and len(tr_y) < 2 * val_size:
+        # Why a message about the files: the user never chose val_size; what is wrong is the data.
+        raise DataError(f"{name} at {source} has only {len(tr_y):,} training images; the lab holds out {val_size:,} "
+                        f"for validation and needs at least {2 * val_size:,} (is the file set complete?)")
     if not 0 < val_size < len(tr_y):
         raise DataError(f"val_size must be between 1 and {len(tr_y) - 1} for {name}, got {val_size}")
     mean = torch.tensor(info.mean).view(1, -1, 1, 1)

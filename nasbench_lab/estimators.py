@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -77,6 +78,26 @@ class Fidelity:
     """Also measure batch-1 inference latency (ms, median of 10) on the training device after training;
     switched on automatically when the search objective uses ``latency_ms``."""
 
+    def check(self) -> "Fidelity":
+        """Each field checked (type, then range); raises EstimatorError naming the first bad one."""
+        from .config import check_value, fields
+        try:
+            for spec in fields(Fidelity):
+                setattr(self, spec.name, check_value(spec, getattr(self, spec.name), "fidelity"))
+        except ValueError as exc:
+            raise EstimatorError(str(exc)) from None
+        for name, lo, hi in (("epochs", 1, 10_000), ("batch_size", 1, 65_536), ("train_subset", 1, 10**7),
+                             ("val_subset", 1, 10**7), ("test_subset", 0, 10**7), ("resolution", 4, 512)):
+            v = getattr(self, name)
+            if v is not None and not lo <= v <= hi:
+                why = " (the score is the validation accuracy)" if name == "val_subset" else ""
+                raise EstimatorError(f"fidelity option {name!r} must be from {lo} to {hi:,}{why}, got {v}")
+        if not 0 < self.lr <= 10:
+            raise EstimatorError(f"fidelity option 'lr' must be a learning rate in (0, 10], got {self.lr}")
+        if self.skeleton is not None and len(self.skeleton) > 16:
+            raise EstimatorError(f"fidelity option 'skeleton' has {len(self.skeleton)} entries; a skeleton has a few")
+        return self
+
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, train_subset=self.train_subset,
                            val_subset=self.val_subset, test_subset=self.test_subset, augment=self.augment, seed=seed)
@@ -98,6 +119,10 @@ class Estimator:
     def describe(self) -> dict:
         return {"name": self.name}
 
+    def estimate_seconds(self, space: SearchSpace) -> float | None:
+        """Roughly how long one evaluation takes here (None: unknown). Used to warn before a large budget."""
+        return None
+
 
 class TrainEstimator(Estimator):
     """Train the candidate from scratch at a given fidelity and report its accuracies.
@@ -111,7 +136,9 @@ class TrainEstimator(Estimator):
                  data_root=None, download: bool = True, data=None):
         self.dataset = dataset
         self.device = resolve_device(device)
-        self.fidelity = fidelity or Fidelity()
+        if fidelity is not None and not isinstance(fidelity, Fidelity):
+            raise EstimatorError(f"fidelity must be a Fidelity or a dict of its fields, got {type(fidelity).__name__}")
+        self.fidelity = (fidelity or Fidelity()).check()
         self.data_root, self.download = data_root, download
         self._data = data            # loaded lazily: constructing an estimator is free
         self.deterministic = self.device.type == "cpu"
@@ -151,18 +178,50 @@ class TrainEstimator(Estimator):
         return {"name": self.name, "dataset": self.dataset, "device": str(self.device),
                 "fidelity": dataclasses.asdict(self.fidelity)}
 
+    def estimate_seconds(self, space: SearchSpace) -> float | None:
+        """Seconds per evaluation at this fidelity, from two timed training steps of one sampled candidate.
+
+        Why time it rather than compute it: the cost per image differs ~5x between laptops, and between
+        the CPU and a GPU by far more; two steps cost a fraction of a second and include all of that.
+        """
+        import random as _random
+        import torch.nn.functional as F
+        data, f = self.data, self.fidelity
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = space.build(space.sample(_random.Random(0)), in_channels=data.info.in_channels,
+                                num_classes=data.info.num_classes, **self.skeleton(space)).to(self.device)
+        n_train = min(f.train_subset or len(data.train_y), len(data.train_y))
+        batch = min(f.batch_size, n_train)
+        x, y = data.train_x[:batch], data.train_y[:batch]
+        times = []
+        for _ in range(3):                             # the first step warms up (allocator, kernels)
+            t = time.perf_counter()
+            F.cross_entropy(model(x), y).backward()
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            times.append(time.perf_counter() - t)
+        step = min(times[1:])
+        steps = f.epochs * max(1, n_train // batch)
+        evaluated = f.epochs * min(f.val_subset or len(data.val_y), len(data.val_y)) + min(
+            f.test_subset if f.test_subset is not None else len(data.test_y), len(data.test_y))
+        return step * (steps + evaluated / (3 * batch))          # a forward pass is ~1/3 of a step
+
 
 # ---------------------------------------------------------------------- registry
-def _train(**kw):
-    fid = kw.pop("fidelity", None)
+def _fidelity_from(fid):
     if isinstance(fid, dict):
-        fid = Fidelity(**fid)
-    return TrainEstimator(fidelity=fid, **kw)
+        from .config import build
+        return build(Fidelity, fid, "fidelity", EstimatorError)
+    return fid
+
+
+def _train(**kw):
+    return TrainEstimator(fidelity=_fidelity_from(kw.pop("fidelity", None)), **kw)
 
 
 def _lowfi(**kw):
-    fid = kw.pop("fidelity", None)
-    fid = Fidelity(**fid) if isinstance(fid, dict) else (fid or dataclasses.replace(LOW_FIDELITY))
+    fid = _fidelity_from(kw.pop("fidelity", None)) or dataclasses.replace(LOW_FIDELITY)
     est = TrainEstimator(fidelity=fid, **kw)
     est.name = "lowfi"
     return est

@@ -7,11 +7,14 @@ a ``SearchResult``. It prints nothing.
 from __future__ import annotations
 
 import json
+import os
 import random
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
 
+from .config import short
 from .estimators import Evaluation, Fidelity, get_estimator
 from .events import EventBus, StopFlag
 from .objectives import objective_spec, parse_objective
@@ -42,10 +45,26 @@ class SearchResult:
         return json.dumps(self.to_json_dict())
 
 
+ESTIMATE_FROM = 25
+"""Multi-trial runs of at least this many evaluations time one training step first and report
+``estimated_seconds`` in their ``run_started`` event (the CLI warns when that is long)."""
+MAX_BUDGET = 10_000_000
+"""More evaluations (or epochs) than anyone can mean; a typo such as 1000000000 is refused, not run."""
+
+
 def _check_budget(budget) -> int:
     if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
-        raise ValueError(f"budget must be a positive integer, got {budget!r}")
+        raise ValueError(f"budget must be a positive integer, got {short(budget)}")
+    if budget > MAX_BUDGET:
+        raise ValueError(f"budget {budget:,} is more than the {MAX_BUDGET:,} evaluations (or epochs) a run may have")
     return budget
+
+
+def check_seed(seed) -> int:
+    """Seeds are integers in [0, 2**63): torch and SQLite store them as 64-bit integers."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
+        raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {short(seed)}")
+    return seed
 
 
 def search(space="nb201", strategy="random", estimator="train", budget: int = 10, dataset: str = "fashion-mnist",
@@ -64,6 +83,10 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
     Raises ValueError (with a message naming the problem) on bad input.
     """
     budget = _check_budget(budget)
+    seed = check_seed(seed)
+    if isinstance(device, str):
+        from .train import resolve_device
+        resolve_device(device)                       # a bad device name is refused whatever the estimator
     space_obj = get_space(space)
     strategy_name = strategy if isinstance(strategy, str) else strategy.name
     strategy_class(strategy_name) if isinstance(strategy, str) else None      # validates the name early
@@ -83,6 +106,10 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
               "estimator_options": estimator_options or {}, "estimator_config": est.describe(),
               "objective": objective_spec(objective_fn),
               "executor": executor_obj.name if executor_obj is not None else "inprocess"}
+    rng = random.Random(seed)
+    # Built before the store attaches: a rejected option must not leave a run marked "running" forever.
+    strat = get_strategy(strategy_name, space_obj, rng, bus.emit, **(strategy_options or {})) \
+        if isinstance(strategy, str) else strategy
     store_obj = None
     if store is not None:
         from .store import open_store                 # the SQLite store subscribes like any consumer
@@ -91,9 +118,6 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
         store_obj.attach(bus, config, replayed=len(replay or []))
     for fn in (on_event if isinstance(on_event, (list, tuple)) else [on_event] if on_event else []):
         bus.subscribe(fn)
-    rng = random.Random(seed)
-    strat = get_strategy(strategy_name, space_obj, rng, bus.emit, **(strategy_options or {})) \
-        if isinstance(strategy, str) else strategy
     ctx = RunContext(space_obj, est, budget, seed, bus.emit, stop, rng, objective_fn or default_objective,
                      list(replay or []), device=getattr(est, "device", None))
     if executor_obj is not None:
@@ -101,8 +125,14 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
         # Worker processes rebuild space and estimator from names and JSON-able options.
         ctx.recipe = {"space": space_obj.name, "estimator": est.name if isinstance(estimator, str) else None,
                       "estimator_options": est_opts}
+    # Why an estimate before a large run: "budget 5000" at a training fidelity is days of CPU; the user
+    # should read that before it starts, not infer it from a progress bar an hour later.
+    estimate = None
+    if budget >= ESTIMATE_FROM and getattr(strat, "family", "multi-trial") != "one-shot" and not replay:
+        per = est.estimate_seconds(space_obj)
+        estimate = None if per is None else per * budget
     bus.emit("run_started", space=space_obj.name, strategy=strategy_name, estimator=est.name, budget=budget,
-             seed=seed, config=config)
+             seed=seed, config=config, estimated_seconds=estimate)
     finished = []                                     # evaluations done, for the run_failed payload
     bus.subscribe(lambda ev: finished.append(1) if ev.kind == "evaluation" else None)
     t0 = time.perf_counter()
@@ -121,3 +151,34 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
              stopped=bool(stop.is_set()))
     return SearchResult(run_id, space_obj.name, strategy_name, est.name, best, tracker.evaluations, seconds,
                         bool(stop.is_set()))
+
+
+def resume(run_id: str, store, budget: int | None = None, executor=None, on_event=None, stop=None, objective=None):
+    """Continue an interrupted (or finished, with a larger ``budget``) run; returns its ``SearchResult``.
+
+    The search is rebuilt from the stored config and seed; stored evaluations are replayed, not redone,
+    and new ones are appended to the same run id.
+    """
+    from .store import StoreError, open_store, pid_alive
+    st = open_store(store)
+    info = st.run(run_id)
+    run_id, cfg = info["run_id"], info["config"]
+    if run_id in st._active:
+        raise StoreError(f"run {run_id!r} is being recorded right now; stop it before resuming")
+    if (info["status"] == "running" and info["host"] == socket.gethostname() and info["pid"] != os.getpid()
+            and info["pid"] and pid_alive(info["pid"])):
+        raise StoreError(f"run {run_id!r} is still running in process {info['pid']}; stop it before resuming")
+    if objective is None and cfg.get("objective") is None:
+        raise StoreError(f"run {run_id!r} used a custom objective function; pass objective= to resume it")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0):
+        raise StoreError(f"budget must be a positive integer, got {budget!r}")
+    if (budget or cfg["budget"]) < info["evaluations"]:
+        raise StoreError(f"run {run_id!r} already has {info['evaluations']} evaluations; a budget of "
+                         f"{budget or cfg['budget']} cannot continue it")
+    return search(space=cfg["space"], strategy=cfg["strategy"], estimator=cfg["estimator"],
+                  budget=budget or cfg["budget"], dataset=cfg.get("dataset", "fashion-mnist"),
+                  device=cfg.get("device", "auto"), seed=cfg["seed"], store=st,
+                  strategy_options=cfg.get("strategy_options") or None,
+                  estimator_options=cfg.get("estimator_options") or None,
+                  objective=objective if objective is not None else cfg["objective"], run_id=run_id,
+                  replay=st.evaluations(run_id), executor=executor, on_event=on_event, stop=stop)

@@ -1,7 +1,7 @@
 """The experiment store: every run, evaluation and event in one SQLite file (stdlib, WAL).
 
 A search writes as it goes, so a run interrupted in any way (the Stop button, Ctrl-C, ``kill -9``, a
-crash) keeps everything it finished, and ``resume(run_id, store)`` continues it:
+crash) keeps everything it finished, and ``resume(run_id, store)`` (the driver, search.py) continues it:
 
 * ``runs``:        one row per run: config (JSON), seed, status (running / finished / stopped / failed),
                    versions (python, torch, lab), best so far, number of evaluations;
@@ -40,7 +40,12 @@ from .estimators import Evaluation
 from .events import Event
 
 LIFECYCLE = ("run_started", "run_finished", "run_failed")
-METRIC_COLUMNS = ("params", "flops", "latency_ms")
+METRIC_COLUMNS = ("params", "macs", "flops", "latency_ms")
+#: ``PRAGMA application_id`` of a nasbench_lab store ("NASL"): how the store knows a file is its own.
+APPLICATION_ID = 0x4E41534C
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_TABLES = {"runs": {"run_id", "status", "config", "evaluations"}, "evaluations": {"run_id", "idx", "arch", "val_acc"},
+           "events": {"run_id", "kind", "payload"}}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -188,11 +193,75 @@ class _Closed:
         self.store._conn().rollback()
 
 
-class Store:
-    """An SQLite experiment store at ``path`` (``":memory:"`` for a throwaway one)."""
+def _check_file(path: Path, readonly: bool) -> None:
+    """Refuse, with a message naming the problem, a path that cannot be (or is not) a store.
 
-    def __init__(self, path):
+    Why before SQLite sees it: sqlite3 happily "opens" a text file and only fails at the first query
+    with "file is not a database", and would create a new database in a directory's place or write
+    its tables into another program's database.
+    """
+    if path.is_dir():
+        raise StoreError(f"store path {path} is a directory; give a file name such as {path / 'runs.sqlite'}")
+    if not path.exists():
+        if readonly:
+            raise StoreError(f"no store at {path}")
+        if path.parent.exists() and not path.parent.is_dir():
+            raise StoreError(f"cannot create store {path}: {path.parent} is not a directory")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create store {path}: {exc.strerror or exc}") from None
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(f"cannot create store {path}: {path.parent} is not writable")
+        return
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"cannot read store {path}: {exc.strerror or exc}") from None
+    if head and head != _SQLITE_MAGIC:
+        raise StoreError(f"{path} is not a nasbench_lab store (not an SQLite database); nothing was changed")
+    # Why the mode bits too: root may write anything, but a file made read-only was made so on purpose.
+    if not readonly and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
+        raise StoreError(f"store {path} is read-only: runs/show can read it; copy it to record new runs")
+
+
+def _sql_errors(method):
+    """Turn sqlite3's errors inside a store method into one StoreError naming the file (a damaged
+    page is found only when it is read)."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: {_sqlite_message(exc)}") from None
+    return wrapper
+
+
+def _sqlite_message(exc: sqlite3.Error) -> str:
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "malformed" in msg or "not a database" in msg or "disk image" in msg:
+        return f"the file is damaged ({msg}); restore it from a backup or start a new store"
+    if "readonly" in msg or "read-only" in msg:
+        return f"the file is read-only ({msg})"
+    return msg
+
+
+class Store:
+    """An SQLite experiment store at ``path`` (``":memory:"`` for a throwaway one).
+
+    ``readonly``: open an existing store for reading only (``runs``/``show``; works on read-only files
+    and never creates one). A file that is not a store (another program's database, a text file, a
+    damaged database) raises StoreError and is left untouched.
+    """
+
+    def __init__(self, path, readonly: bool = False):
+        if not isinstance(path, (str, os.PathLike)):
+            raise StoreError(f"store must be a path, got {type(path).__name__}")
         self.path = str(path)
+        self.readonly = bool(readonly)
         self._memory = self.path == ":memory:"
         self._uri = f"file:nasbench_lab_{id(self)}?mode=memory&cache=shared" if self._memory else None
         self._local = threading.local()
@@ -200,22 +269,55 @@ class Store:
         self._all_lock = threading.Lock()
         self._active: set = set()              # run ids being recorded by this object right now
         if not self._memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn()                           # create the schema now (and keep a memory database alive)
+            _check_file(Path(self.path), self.readonly)
+        try:
+            self._conn()                       # check / create the schema now (and keep a memory database alive)
+        except sqlite3.Error as exc:
+            self.close()
+            raise StoreError(f"store {self.path}: {_sqlite_message(exc)}") from None
 
     # ------------------------------------------------------------------ connections
     def _connect(self) -> sqlite3.Connection:
         """A new connection (check_same_thread off: the owner serialises its use)."""
         if self._memory:
             conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False, timeout=30)
+        elif self.readonly:
+            from urllib.parse import quote
+            conn = sqlite3.connect(f"file:{quote(os.path.abspath(self.path))}?mode=ro", uri=True,
+                                   check_same_thread=False, timeout=30)
         else:
             conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
+        try:
+            self._adopt(conn)
+        except BaseException:
+            conn.close()
+            raise
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    def _adopt(self, conn: sqlite3.Connection) -> None:
+        """Check that the database is a store (or empty), then set it up; never writes into a foreign one."""
+        app = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = {name: {c[1] for c in conn.execute(f"PRAGMA table_info('{name}')")}
+                  for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                  if not name.startswith("sqlite_")}
+        ours = app == APPLICATION_ID or (app == 0 and tables and all(
+            need <= tables.get(t, set()) for t, need in _TABLES.items()))          # a store of lab 0.1
+        if not ours and (app != 0 or tables):
+            what = f"application id {app:#x}" if app else f"tables: {', '.join(sorted(tables)[:6])}"
+            raise StoreError(f"{self.path} is an SQLite database of another program ({what}), not a nasbench_lab "
+                             f"store; nothing was changed")
+        if self.readonly:
+            if not tables:
+                raise StoreError(f"{self.path} is an empty database, not a nasbench_lab store")
+            return
+        if not self._memory:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        if app != APPLICATION_ID:
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
 
     def _release(self, conn) -> None:
         with self._all_lock:
@@ -247,6 +349,7 @@ class Store:
         self.close()
 
     # ------------------------------------------------------------------ writing
+    @_sql_errors
     def attach(self, bus, config: dict, replayed: int = 0) -> Recorder:
         """Record the run of ``bus`` (new, or resumed when it exists and ``replayed`` evaluations are re-told)."""
         run_id = bus.run_id
@@ -284,6 +387,7 @@ class Store:
         return rec
 
     # ------------------------------------------------------------------ reading
+    @_sql_errors
     def resolve(self, run_id: str) -> str:
         """The full run id for ``run_id`` or a unique prefix of one."""
         conn = self._conn()
@@ -308,14 +412,17 @@ class Store:
                                                           "objective": d["best_objective"]}
         return d
 
+    @_sql_errors
     def runs(self) -> list[dict]:
         """Every run, oldest first (dicts with run_id, status, space, strategy, estimator, evaluations, best...)."""
         return [self._run_dict(r) for r in self._conn().execute("SELECT * FROM runs ORDER BY created, run_id")]
 
+    @_sql_errors
     def run(self, run_id: str) -> dict:
         run_id = self.resolve(run_id)
         return self._run_dict(self._conn().execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone())
 
+    @_sql_errors
     def evaluation_rows(self, run_id: str) -> list[dict]:
         """Evaluations with their store columns (idx, objective, time, attempt), in the order they finished."""
         run_id = self.resolve(run_id)
@@ -327,10 +434,12 @@ class Store:
             r["metrics"] = json.loads(r["metrics"] or "{}")
         return rows
 
+    @_sql_errors
     def evaluations(self, run_id: str) -> list[Evaluation]:
         return [Evaluation(r["arch"], r["val_acc"], r["test_acc"], r["cost"], r["metrics"])
                 for r in self.evaluation_rows(run_id)]
 
+    @_sql_errors
     def events(self, run_id: str, kind: str | None = None) -> list[Event]:
         """Stored events (every kind but ``evaluation``, which lives in ``evaluations``), in arrival order."""
         run_id = self.resolve(run_id)
@@ -341,12 +450,25 @@ class Store:
         return [Event(k, json.loads(p), run_id, s, t) for k, p, s, t in self._conn().execute(sql + " ORDER BY id", args)]
 
     # ------------------------------------------------------------------ export / import
+    @_sql_errors
     def export(self, run_id: str, path, fmt: str | None = None) -> Path:
         """Write the run to ``path`` as CSV (evaluations) or JSON (run, evaluations, events)."""
         path = Path(path)
         fmt = (fmt or path.suffix.lstrip(".")).lower()
+        if path.is_dir():
+            raise StoreError(f"export path {path} is a directory; give a file name ending in .csv or .json")
+        if fmt not in ("csv", "json"):
+            raise StoreError(f"unknown export format {fmt!r}; use csv or json (from the file suffix or fmt=)")
+        if not path.parent.is_dir():
+            raise StoreError(f"cannot export to {path}: the folder {path.parent} does not exist")
         run = self.run(run_id)
         rows = self.evaluation_rows(run["run_id"])
+        try:
+            return self._write_export(path, fmt, run, rows)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def _write_export(self, path: Path, fmt: str, run: dict, rows: list) -> Path:
         if fmt == "csv":
             with open(path, "w", newline="") as f:
                 w = csv.writer(f)
@@ -360,10 +482,9 @@ class Store:
             doc = {"format": "nasbench_lab.run/1", "run": run, "evaluations": rows,
                    "events": [e.to_dict() for e in self.events(run["run_id"])]}
             path.write_text(json.dumps(doc, default=_default, indent=1))
-        else:
-            raise StoreError(f"unknown export format {fmt!r}; use csv or json (from the file suffix or fmt=)")
         return path
 
+    @_sql_errors
     def import_json(self, path) -> str:
         """Load a run exported with ``export(..., 'json')``; returns its run id."""
         try:
@@ -393,16 +514,16 @@ class Store:
         return run["run_id"]
 
 
-def open_store(path_or_store) -> Store:
-    """A ``Store`` for a path (created when missing), or the store itself."""
+def open_store(path_or_store, readonly: bool = False) -> Store:
+    """A ``Store`` for a path (created when missing, unless ``readonly``), or the store itself."""
     if isinstance(path_or_store, Store):
         return path_or_store
     if not isinstance(path_or_store, (str, os.PathLike)):
         raise StoreError(f"store must be a path or a Store, got {type(path_or_store).__name__}")
-    return Store(path_or_store)
+    return Store(path_or_store, readonly=readonly)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -412,35 +533,4 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def resume(run_id: str, store, budget: int | None = None, executor=None, on_event=None, stop=None, objective=None):
-    """Continue an interrupted (or finished, with a larger ``budget``) run; returns its ``SearchResult``.
-
-    The search is rebuilt from the stored config and seed; stored evaluations are replayed, not redone,
-    and new ones are appended to the same run id.
-    """
-    from .search import search
-    st = open_store(store)
-    info = st.run(run_id)
-    run_id, cfg = info["run_id"], info["config"]
-    if run_id in st._active:
-        raise StoreError(f"run {run_id!r} is being recorded right now; stop it before resuming")
-    if (info["status"] == "running" and info["host"] == socket.gethostname() and info["pid"] != os.getpid()
-            and info["pid"] and _pid_alive(info["pid"])):
-        raise StoreError(f"run {run_id!r} is still running in process {info['pid']}; stop it before resuming")
-    if objective is None and cfg.get("objective") is None:
-        raise StoreError(f"run {run_id!r} used a custom objective function; pass objective= to resume it")
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0):
-        raise StoreError(f"budget must be a positive integer, got {budget!r}")
-    if (budget or cfg["budget"]) < info["evaluations"]:
-        raise StoreError(f"run {run_id!r} already has {info['evaluations']} evaluations; a budget of "
-                         f"{budget or cfg['budget']} cannot continue it")
-    return search(space=cfg["space"], strategy=cfg["strategy"], estimator=cfg["estimator"],
-                  budget=budget or cfg["budget"], dataset=cfg.get("dataset", "fashion-mnist"),
-                  device=cfg.get("device", "auto"), seed=cfg["seed"], store=st,
-                  strategy_options=cfg.get("strategy_options") or None,
-                  estimator_options=cfg.get("estimator_options") or None,
-                  objective=objective if objective is not None else cfg["objective"], run_id=run_id,
-                  replay=st.evaluations(run_id), executor=executor, on_event=on_event, stop=stop)
-
-
-__all__ = ["Recorder", "Store", "StoreError", "open_store", "resume", "versions"]
+__all__ = ["APPLICATION_ID", "Recorder", "Store", "StoreError", "open_store", "versions"]

@@ -190,6 +190,29 @@ class _SGD:
         torch._foreach_add_(ps, torch._foreach_mul(gs, lr), alpha=-1.0)
 
 
+def _check(cfg: TrainConfig) -> None:
+    """Refuse a configuration that would train nonsense (NaN rates, no validation images, ...)."""
+    def whole(name, lo, allow_none=False):
+        v = getattr(cfg, name)
+        if v is None and allow_none:
+            return
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise TrainingError(f"training option {name!r} must be an integer >= {lo}"
+                                f"{' or None' if allow_none else ''}, got {v!r}")
+    whole("epochs", 1)
+    whole("batch_size", 1)
+    whole("train_subset", 1, allow_none=True)
+    whole("val_subset", 1, allow_none=True)            # 0 would make the score NaN
+    whole("test_subset", 0, allow_none=True)
+    whole("max_steps", 1, allow_none=True)
+    for name in ("lr", "momentum", "weight_decay"):
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise TrainingError(f"training option {name!r} must be a finite number >= 0, got {v!r}")
+    if cfg.lr == 0:
+        raise TrainingError("training option 'lr' must be > 0 (a zero learning rate trains nothing)")
+
+
 def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = None,
                 emit=None, stop=None) -> TrainResult:
     """Train ``model`` (already built; moved here to the data's device) and measure it.
@@ -198,8 +221,7 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
     ``is_set()``) ends training early between steps. Raises TrainingError on a NaN/inf loss.
     """
     cfg = config or TrainConfig()
-    if cfg.epochs < 1 or cfg.batch_size < 1:
-        raise TrainingError(f"epochs and batch_size must be >= 1 (got {cfg.epochs}, {cfg.batch_size})")
+    _check(cfg)
     device = data.device
     cuda = device.type == "cuda"
     amp = cuda if cfg.amp is None else bool(cfg.amp)

@@ -223,7 +223,7 @@ def test_attention_keeps_shape_and_trains(hw):
     att(x).square().sum().backward()
     assert att.kv.weight.grad.abs().sum() > 0
     # (one position: softmax over a single key is constant, so the queries get no gradient)
-    assert (att.q.weight.grad.abs().sum() > 0) == (hw[0] * hw[1] > 1)
+    assert (att.q.weight.grad.abs().sum() > 1e-4) == (hw[0] * hw[1] > 1)     # 1x1: zero up to rounding
 
 
 def test_attention_options():

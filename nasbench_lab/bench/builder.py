@@ -272,8 +272,12 @@ def build(out_dir, settings=("laptop", "laptop-lowfi"), start: int = 0, end: int
     if not isinstance(workers, int) or workers < 1 or threads < 1:
         raise ValueError(f"workers and threads must be positive integers, got {workers!r} and {threads!r}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    todo_all = task_list(settings, start, end, indices)
+    todo_all = task_list(settings, start, end, indices)       # checks settings and range before any file
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot use {out} as the build folder: "
+                         f"{'it is a file, not a directory' if out.is_file() else exc.strerror or exc}") from None
     done = done_tasks(out)
     todo = [t for t in todo_all if t not in done][:limit]
     deadline = time.time() + time_limit if time_limit else None

@@ -57,6 +57,9 @@ def merge(out_dirs, path=None, settings=None, extra_meta: dict | None = None, de
         for r in read_records(d):
             recs.append(r)
             sources.setdefault(r["setting"], str(d))
+    if not recs:
+        raise TableError(f"no build records in {', '.join(map(str, dirs))} (shard-*.jsonl files); "
+                         f"run `nasbench-lab bench build --out FOLDER` first")
     settings = list(settings or sorted({r["setting"] for r in recs}))
     arrays: dict[str, np.ndarray] = {"archs": np.array([str(a) for a in unique])}
     meta = {"protocols": {}, "built": time.strftime("%Y-%m-%d %H:%M:%S"), "sources": sources,
@@ -114,16 +117,36 @@ class BenchTable:
 
     def __init__(self, path=None):
         path = Path(path) if path else default_path()
+        if path.is_dir():
+            raise TableError(f"benchmark table path {path} is a directory; give the .npz file")
         if not path.is_file():
-            raise TableError(f"benchmark table not found at {path}; build it with `nasbench-lab bench build` "
-                             f"(needs a GPU for the full table) or pass the path of one")
+            raise TableError(f"benchmark table not found at {path}; build one with `nasbench-lab bench build` "
+                             f"(a laptop CPU builds the laptop setting in an afternoon) or pass the path of one")
+        import zipfile
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if head != b"PK\x03\x04":
+            # Why check first: np.load guesses the format from the bytes and, for anything that is not
+            # .npy/.npz, says "contains pickled data", which would send the user looking for a pickle.
+            raise TableError(f"{path} is not a benchmark table (not an .npz file); rebuild it with "
+                             f"`nasbench-lab bench merge`")
         try:
             with np.load(path, allow_pickle=False) as z:
                 self._a = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise TableError(f"cannot read benchmark table {path}: {exc}") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise TableError(f"cannot read benchmark table {path}: {str(exc).splitlines()[0]}") from None
         self.path = path
-        self.meta = json.loads(self._a["meta"].tobytes().decode())
+        missing = [k for k in ("meta", "archs") if k not in self._a]
+        if missing:
+            raise TableError(f"{path} is not a benchmark table: it has no {' and no '.join(missing)} array")
+        try:
+            self.meta = json.loads(self._a["meta"].tobytes().decode("utf-8"))
+            if not isinstance(self.meta, dict) or not isinstance(self.meta.get("protocols"), dict):
+                raise ValueError("no protocols")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise TableError(f"{path}: the table's metadata is damaged ({type(exc).__name__}); rebuild the table") from None
+        if not self.meta["protocols"]:
+            raise TableError(f"{path} holds no benchmark setting")
         self.archs = [str(a) for a in self._a["archs"]]
         self._row = {a: i for i, a in enumerate(self.archs)}
         self.space = NB201Space()

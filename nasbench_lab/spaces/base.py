@@ -22,6 +22,53 @@ class SpaceError(ValueError):
     """Bad input for a space (unknown op, malformed string, ...). A ValueError, so callers can catch it."""
 
 
+# The skeleton options any space's build()/supernet() accepts, with what they allow. Why bounds at all:
+# C=-1 would reach torch as "negative dimension", layers=0 builds a network with no cells, and C=10**6
+# tries to allocate terabytes; a message naming the option is what a user needs instead.
+SKELETON_RULES = {
+    "in_channels": (int, 1, 64), "num_classes": (int, 2, 100_000), "C": (int, 1, 1024), "N": (int, 1, 32),
+    "layers": (int, 1, 100), "steps": (int, 1, 8), "multiplier": (int, 1, 8), "stem_multiplier": (int, 1, 16),
+    "width_mult": (float, 0.05, 8.0), "drop_path_prob": (float, 0.0, 0.95), "auxiliary": (bool, None, None),
+}
+
+
+MAX_ARCH_CHARS = 10_000
+"""The longest architecture string a parser reads (the longest published one is under 1,000)."""
+
+
+def check_text(space: str, s) -> str:
+    """``s`` as a string a parser may read; SpaceError for a non-string or a huge one (never echoed whole)."""
+    if not isinstance(s, str):
+        raise SpaceError(f"{space} architecture must be a string, got {type(s).__name__}")
+    if len(s) > MAX_ARCH_CHARS:
+        raise SpaceError(f"{space} architecture string is {len(s):,} characters long (at most {MAX_ARCH_CHARS:,}); "
+                         f"it starts {s[:40]!r}")
+    return s
+
+
+def shown(s, limit: int = 80) -> str:
+    """``repr(s)`` cut for an error message."""
+    text = repr(s)
+    return text if len(text) <= limit else text[:limit - 15] + f"... ({len(s):,} chars)"
+
+
+def check_skeleton(space: str, **values) -> None:
+    """Raise SpaceError naming the first skeleton option whose value is not allowed."""
+    for name, value in values.items():
+        kind, lo, hi = SKELETON_RULES[name]
+        if kind is bool:
+            ok = isinstance(value, bool)
+            allowed = "true or false"
+        else:
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or float(value).is_integer())
+                  and lo <= value <= hi)
+            allowed = f"{'an integer' if kind is int else 'a number'} from {lo} to {hi}"
+        if not ok:
+            text = repr(value)
+            raise SpaceError(f"{space} skeleton option {name!r} must be {allowed}, got "
+                             f"{text if len(text) <= 40 else text[:30] + '...'}")
+
+
 @dataclass(frozen=True)
 class Decision:
     """One categorical choice an RL controller makes: a name (for plots) and its options."""

@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Decision, SearchSpace, SpaceError
+from .base import Decision, SearchSpace, SpaceError, check_skeleton, check_text, shown
 from .ops import ConvBNReLU, make_op
 
 BASE_OPS = ("conv_3x3", "conv_5x5", "sep_conv_3x3", "sep_conv_5x5", "max_pool_3x3", "avg_pool_3x3")
@@ -84,11 +84,10 @@ class ChainSpace(SearchSpace):
     def from_str(self, s) -> ChainArch:
         if isinstance(s, ChainArch):
             return self._validate(s)
-        if not isinstance(s, str):
-            raise SpaceError(f"chain architecture must be a string, got {type(s).__name__}")
+        check_text("chain", s)
         parts = [p.strip() for p in s.split("|")]
         if len(parts) != self.L:
-            raise SpaceError(f"malformed chain string {s!r}: expected {self.L} layers separated by '|', "
+            raise SpaceError(f"malformed chain string {shown(s)}: expected {self.L} layers separated by '|', "
                              f"got {len(parts)}")
         ops, skips = [], []
         for i, part in enumerate(parts):
@@ -96,11 +95,11 @@ class ChainSpace(SearchSpace):
             want = 1 if i == 0 else 2
             if len(tokens) != want:
                 form = "'<op>'" if i == 0 else f"'<op> <{i} skip bits>'"
-                raise SpaceError(f"malformed chain string {s!r}: layer {i} must be {form}, got {part!r}")
+                raise SpaceError(f"malformed chain string {shown(s)}: layer {i} must be {form}, got {shown(part, 40)}")
             bits = tokens[1] if i else ""
             if len(bits) != i or set(bits) - {"0", "1"}:
-                raise SpaceError(f"malformed chain string {s!r}: layer {i} needs exactly {i} skip bits "
-                                 f"(0/1), got {bits!r}")
+                raise SpaceError(f"malformed chain string {shown(s)}: layer {i} needs exactly {i} skip bits "
+                                 f"(0/1), got {shown(bits, 40)}")
             ops.append(tokens[0])
             skips.append(tuple(int(b) for b in bits))
         return self._validate(ChainArch(tuple(ops), tuple(skips)))
@@ -111,9 +110,9 @@ class ChainSpace(SearchSpace):
         for i, (op, bits) in enumerate(zip(arch.ops, arch.skips)):
             if op not in self.ops:
                 hint = " (construct the space with attention=True)" if op in ATTENTION_OPS else ""
-                raise SpaceError(f"unknown chain op {op!r} in layer {i}{hint}; ops are: {', '.join(self.ops)}")
+                raise SpaceError(f"unknown chain op {shown(op, 40)} in layer {i}{hint}; ops are: {', '.join(self.ops)}")
             if len(bits) != i or any(b not in (0, 1) for b in bits):
-                raise SpaceError(f"chain layer {i} needs {i} skip bits in {{0, 1}}, got {bits!r}")
+                raise SpaceError(f"chain layer {i} needs {i} skip bits in {{0, 1}}, got {shown(bits, 40)}")
         return arch
 
     def size(self) -> int:
@@ -209,6 +208,7 @@ class ChainSpace(SearchSpace):
     def build(self, arch, in_channels: int = 3, num_classes: int = 10, C: int = 16, **unused) -> nn.Module:
         if unused:
             raise SpaceError(f"unknown chain skeleton option(s): {', '.join(unused)}; known: C")
+        check_skeleton("chain", in_channels=in_channels, num_classes=num_classes, C=C)
         arch = self.from_str(arch)
         return ChainNetwork(arch, self.reductions, C=C, in_channels=in_channels, num_classes=num_classes)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
-from .base import Decision, SearchSpace, SpaceError
+from .base import Decision, SearchSpace, SpaceError, check_skeleton, check_text, shown
 # re-exported so ``nasbench_lab.spaces.darts.DartsNetwork`` and its helpers stay importable from here
 from .darts_network import AuxiliaryHead, DartsCell, DartsNetwork, drop_path  # noqa: F401
 
@@ -82,7 +82,12 @@ class _Parser:
     """Recursive descent over  Genotype(field=value, ...)  (keywords or positional), where a value is
     [..] | (..) | int | 'str' | range(a, b). Produces tuples; never evaluates the text."""
 
+    MAX_DEPTH = 8            # Genotype( [ ( 'op', 1 ) ] ) nests 3 deep; 500 brackets is an attack, not a cell
+    MAX_RANGE = 64           # range(2, 6) is what genotypes use; range(10**9) would fill the memory
+    MAX_DIGITS = 6
+
     def __init__(self, text: str):
+        self.depth = 0
         self.text, self.toks, self.i, pos, end = text, [], 0, 0, len(text.rstrip())
         while pos < end:
             m = _TOKEN.match(text, pos)
@@ -90,6 +95,8 @@ class _Parser:
                 bad = text[pos:].strip()[:1]
                 raise SpaceError(f"malformed genotype: unexpected character {bad!r} at {pos}")
             kind, val = m.lastgroup, m.group(m.lastgroup)
+            if kind == "int" and len(val.lstrip("-")) > self.MAX_DIGITS:
+                raise SpaceError(f"malformed genotype: integer with {len(val.lstrip('-')):,} digits at {pos}")
             val = int(val) if kind == "int" else val[1:-1] if kind == "str" else val
             self.toks.append((kind, val, m.start(kind)))
             pos = m.end()
@@ -123,13 +130,21 @@ class _Parser:
         if kind in ("int", "str"):
             return val
         if kind == "punct" and val in "[(":
-            return tuple(self.items("]" if val == "[" else ")"))
+            self.depth += 1
+            if self.depth > self.MAX_DEPTH:
+                self.fail(f"brackets nested more than {self.MAX_DEPTH} deep")
+            out = tuple(self.items("]" if val == "[" else ")"))
+            self.depth -= 1
+            return out
         if (kind, val) == ("name", "range"):
             self.take("(")
             args = self.items(")")
             if not 1 <= len(args) <= 2 or not all(isinstance(a, int) for a in args):
                 self.fail("range() takes one or two integers")
-            return tuple(range(*args))
+            r = range(*args)
+            if len(r) > self.MAX_RANGE:
+                self.fail(f"range() of {len(r):,} numbers (at most {self.MAX_RANGE})")
+            return tuple(r)
         self.fail(f"unexpected {val!r}")
 
     def genotype(self) -> dict:
@@ -188,8 +203,7 @@ def check_genotype(g: Genotype, strict: bool = True) -> Genotype:
 
 
 def parse_genotype(text: str, strict: bool = True) -> Genotype:
-    if not isinstance(text, str):
-        raise SpaceError(f"a DARTS genotype must be a string, got {type(text).__name__}")
+    check_text("darts", text)
     fields = _Parser(text).genotype()
     try:
         for cell in CELLS:
@@ -197,7 +211,7 @@ def parse_genotype(text: str, strict: bool = True) -> Genotype:
                 if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
                         and isinstance(entry[1], int)):
                     raise SpaceError(f"malformed genotype: {cell} entries must be ('op', input) pairs, "
-                                     f"got {entry!r}")
+                                     f"got {shown(entry, 40)}")
             if not all(isinstance(c, int) for c in fields[f"{cell}_concat"]):
                 raise SpaceError(f"malformed genotype: {cell}_concat must list integers")
         g = Genotype(**fields)
@@ -391,6 +405,8 @@ class DartsSpace(SearchSpace):
         if unused:
             raise SpaceError(f"unknown darts skeleton option(s): {', '.join(unused)}; "
                              "known: C, layers, auxiliary, drop_path_prob")
+        check_skeleton("darts", in_channels=in_channels, num_classes=num_classes, C=C, layers=layers,
+                       auxiliary=auxiliary, drop_path_prob=drop_path_prob)
         arch = self.from_str(arch, strict=False)
         return DartsNetwork(arch, C=C, num_classes=num_classes, layers=layers, auxiliary=auxiliary,
                             drop_path_prob=drop_path_prob, in_channels=in_channels)
@@ -400,6 +416,8 @@ class DartsSpace(SearchSpace):
         if unused:
             raise SpaceError(f"unknown darts supernet option(s): {', '.join(unused)}; "
                              "known: C, layers, steps, multiplier, stem_multiplier")
+        check_skeleton("darts", in_channels=in_channels, num_classes=num_classes, C=C, layers=layers, steps=steps,
+                       multiplier=multiplier, stem_multiplier=stem_multiplier)
         from .darts_supernet import DartsSupernet
         return DartsSupernet(C=C, num_classes=num_classes, layers=layers, steps=steps, multiplier=multiplier,
                              stem_multiplier=stem_multiplier, in_channels=in_channels)

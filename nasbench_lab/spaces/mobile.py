@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Decision, SearchSpace, SpaceError
+from .base import Decision, SearchSpace, SpaceError, check_skeleton, check_text, shown
 from .ops import MBConv, ConvBNReLU, make_op
 
 CHOICES = ("k3_e3", "k3_e6", "k5_e3", "k5_e6", "k7_e3", "k7_e6", "skip")
@@ -94,7 +94,7 @@ def mobile_block(choice: str, c_in: int, c_out: int, stride: int, se: bool = Fal
             raise SpaceError(f"'skip' needs stride 1 and equal channels, got {c_in}->{c_out}, stride {stride}")
         return nn.Identity()
     if choice not in MBCONV_CHOICES:
-        raise SpaceError(f"unknown mobile choice {choice!r}; choices are: {', '.join(CHOICES)}")
+        raise SpaceError(f"unknown mobile choice {shown(choice, 40)}; choices are: {', '.join(CHOICES)}")
     return make_op(f"mbconv{'_se' if se else ''}_{choice}", c_in, c_out, stride)
 
 
@@ -153,11 +153,10 @@ class MobileSpace(SearchSpace):
     def from_str(self, s) -> MobileArch:
         if isinstance(s, MobileArch):
             return self._validate(s)
-        if not isinstance(s, str):
-            raise SpaceError(f"mobile architecture must be a string, got {type(s).__name__}")
+        check_text("mobile", s)
         tokens = [t.strip() for t in s.split("|")]
         if len(tokens) != self.num_blocks:
-            raise SpaceError(f"malformed mobile string {s!r}: expected {self.num_blocks} block choices "
+            raise SpaceError(f"malformed mobile string {shown(s)}: expected {self.num_blocks} block choices "
                              f"separated by '|', got {len(tokens)}")
         return self._validate(MobileArch(tuple(tokens)))
 
@@ -166,7 +165,7 @@ class MobileSpace(SearchSpace):
             raise SpaceError(f"mobile architecture has {len(arch.choices)} blocks; this space has {self.num_blocks}")
         for k, (c, allowed) in enumerate(zip(arch.choices, self.allowed)):
             if c not in CHOICES:
-                raise SpaceError(f"unknown mobile choice {c!r} at block {k}; choices are: {', '.join(CHOICES)}")
+                raise SpaceError(f"unknown mobile choice {shown(c, 40)} at block {k}; choices are: {', '.join(CHOICES)}")
             if c not in allowed:
                 raise SpaceError(f"block {k} ({self.block_names()[k]}) is the first of its stage and cannot be 'skip'")
         return arch
@@ -252,6 +251,7 @@ class MobileSpace(SearchSpace):
     def build(self, arch, in_channels: int = 3, num_classes: int = 10, width_mult: float = 1.0,
               **unused) -> nn.Module:
         self._check_options(unused)
+        check_skeleton("mobile", in_channels=in_channels, num_classes=num_classes, width_mult=width_mult)
         arch = self.from_str(arch)
         net = _Skeleton(self.skeleton(width_mult), in_channels, num_classes)
         net.blocks = nn.ModuleList(mobile_block(c, ci, co, s, se=self.se)
@@ -262,6 +262,7 @@ class MobileSpace(SearchSpace):
     def supernet(self, in_channels: int = 3, num_classes: int = 10, width_mult: float = 1.0,
                  **unused) -> nn.Module:
         self._check_options(unused)
+        check_skeleton("mobile", in_channels=in_channels, num_classes=num_classes, width_mult=width_mult)
         return MobileSupernet(self, in_channels, num_classes, width_mult)
 
     def references(self) -> list[str]:

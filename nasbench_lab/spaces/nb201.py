@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Decision, SearchSpace, SpaceError
+from .base import Decision, SearchSpace, SpaceError, check_skeleton, check_text, shown
 from .ops import ReLUConvBN
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -83,25 +83,23 @@ class NB201Space(SearchSpace):
     def from_str(self, s: str) -> NB201Arch:
         if isinstance(s, NB201Arch):
             return s
-        if not isinstance(s, str):
-            raise SpaceError(f"nb201 architecture must be a string, got {type(s).__name__}")
-        text = s.strip()
+        text = check_text("nb201", s).strip()
         nodes = text.split("+")
         if len(nodes) != 3:
-            raise SpaceError(f"malformed nb201 string {s!r}: expected 3 node groups separated by '+'")
+            raise SpaceError(f"malformed nb201 string {shown(s)}: expected 3 node groups separated by '+'")
         ops = []
         for j, group in enumerate(nodes, start=1):
             if not (group.startswith("|") and group.endswith("|")):
-                raise SpaceError(f"malformed nb201 string {s!r}: node {j} group must be wrapped in '|'")
+                raise SpaceError(f"malformed nb201 string {shown(s)}: node {j} group must be wrapped in '|'")
             items = group[1:-1].split("|")
             if len(items) != j:
-                raise SpaceError(f"malformed nb201 string {s!r}: node {j} needs {j} inputs, got {len(items)}")
+                raise SpaceError(f"malformed nb201 string {shown(s)}: node {j} needs {j} inputs, got {len(items)}")
             for i, item in enumerate(items):
                 op, sep, src = item.partition("~")
                 if not sep or src != str(i):
-                    raise SpaceError(f"malformed nb201 string {s!r}: expected 'op~{i}' in node {j}, got {item!r}")
+                    raise SpaceError(f"malformed nb201 string {shown(s)}: expected 'op~{i}' in node {j}, got {shown(item, 40)}")
                 if op not in OPS:
-                    raise SpaceError(f"unknown nb201 op {op!r} in {s!r}; ops are: {', '.join(OPS)}")
+                    raise SpaceError(f"unknown nb201 op {shown(op, 40)} in {shown(s)}; ops are: {', '.join(OPS)}")
                 ops.append(op)
         # the string lists edges node by node, which is exactly the EDGES order
         return NB201Arch(tuple(ops))
@@ -172,6 +170,7 @@ class NB201Space(SearchSpace):
               **unused) -> nn.Module:
         if unused:
             raise SpaceError(f"unknown nb201 skeleton option(s): {', '.join(unused)}; known: C, N")
+        check_skeleton("nb201", in_channels=in_channels, num_classes=num_classes, C=C, N=N)
         arch = self.from_str(arch) if isinstance(arch, str) else arch
         return NB201Network(arch, C=C, N=N, in_channels=in_channels, num_classes=num_classes)
 
@@ -179,6 +178,7 @@ class NB201Space(SearchSpace):
                  **unused) -> nn.Module:
         if unused:
             raise SpaceError(f"unknown nb201 skeleton option(s): {', '.join(unused)}; known: C, N")
+        check_skeleton("nb201", in_channels=in_channels, num_classes=num_classes, C=C, N=N)
         from .nb201_supernet import NB201Supernet
         return NB201Supernet(C=C, N=N, in_channels=in_channels, num_classes=num_classes)
 
@@ -218,7 +218,7 @@ def nb201_op(op: str, C: int) -> nn.Module | None:
         return ReLUConvBN(C, C, 3, 1, 1)
     if op == "avg_pool_3x3":
         return nn.AvgPool2d(3, 1, 1, count_include_pad=False)
-    raise SpaceError(f"unknown nb201 op {op!r}")
+    raise SpaceError(f"unknown nb201 op {shown(op, 40)}")
 
 
 class NB201Cell(nn.Module):
