@@ -362,3 +362,33 @@ def test_fuzz_cli_option_pairs(pairs):
         _parse_options(pairs)
     except ValueError:
         pass
+
+
+# ---------------------------------------------------------------------- the Python API
+API_CASES = [
+    (dict(budget="3"), "budget"), (dict(budget=2.5), "budget"), (dict(budget=True), "budget"),
+    (dict(seed=-1), "seed"), (dict(seed=2 ** 70), "seed"), (dict(seed="0"), "seed"),
+    (dict(space="nope"), "unknown space"), (dict(strategy="nope"), "unknown strategy"),
+    (dict(estimator="nope"), "unknown estimator"), (dict(device="tpu"), "device"),
+    (dict(strategy="evolution", strategy_options={"crossover": [1]}), "'crossover'"),
+    (dict(strategy="evolution", strategy_options={"aging": "no"}), "'aging'"),
+    (dict(strategy="reinforce", strategy_options={"baseline_decay": "x"}), "'baseline_decay'"),
+    (dict(strategy="predictor", strategy_options={"ridge": None}), "'ridge'"),
+    (dict(strategy="darts", strategy_options={"arch_betas": "abc"}), "'arch_betas'"),
+    (dict(objective="flops<1"), "'<='"), (dict(objective=42), "objective"),
+    (dict(estimator="train", estimator_options={"fidelity": {"lr": float("nan")}}), "'lr'"),
+    (dict(estimator="train", estimator_options={"fidelity": {"epochs": "2"}}), "'epochs'"),
+    (dict(estimator="train", estimator_options={"fidelity": {"bogus": 1}}), "bogus"),
+    (dict(estimator="train", estimator_options={"fidelity": 3}), "fidelity"),
+    (dict(store=42), "store"), (dict(store="STOREDIR"), "directory"),
+]
+
+
+@pytest.mark.parametrize("kwargs,words", API_CASES, ids=[str(k)[:60] for k, _ in API_CASES])
+def test_the_api_answers_bad_input_with_valueerror(ws, kwargs, words):
+    import nasbench_lab as nl
+    kwargs = {k: (str(ws / "adir") if v == "STOREDIR" else v) for k, v in kwargs.items()}
+    base = dict(space="nb201", strategy="random", estimator="synthetic", budget=2)
+    with pytest.raises(ValueError) as info:
+        nl.search(**{**base, **kwargs})
+    assert words.lower() in str(info.value).lower() and len(str(info.value)) < 400
