@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from .base import SpaceError
 from .darts import CELLS, PRIMITIVES, Genotype, check_genotype, parse_genotype
-from .ops import FactorizedReduce, ReLUConvBN, make_op
+from .ops import DilConv, FactorizedReduce, ReLUConvBN, SepConv, make_op
 
 _NONE = PRIMITIVES.index("none")
 
@@ -43,15 +43,33 @@ class MixedOp(nn.Module):
                 op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
             ops.append(op)
         self.ops = nn.ModuleList(ops)
+        # The four convolution ops (sep 3x3/5x5, dil 3x3/5x5) all start with ReLU(x): computed once per
+        # edge instead of four times (forward and backward), with the same modules and the same result.
+        self._relu_first = {k for k, op in enumerate(self.ops) if isinstance(op, (SepConv, DilConv))}
+
+    def _after_relu(self, k: int, r: torch.Tensor) -> torch.Tensor:
+        op = self.ops[k]
+        first, rest = (op[0], [op[1]]) if isinstance(op, SepConv) else (op, [])
+        for m in list(first)[1:]:                       # (ReLU,) dw, pw, BN: the ReLU is already done
+            r = m(r)
+        for m in rest:                                  # SepConv's second (ReLU, dw, pw, BN) unit
+            r = m(r)
+        return r
 
     def forward(self, x, w, active=None):
         out = 0
+        r = None
         for k, op in enumerate(self.ops):
             # 'none' outputs zeros: w * 0 adds nothing and has zero gradient, so it is skipped exactly
             # (its alpha still gets its gradient through the softmax normalisation)
             if k == _NONE or (active is not None and not active[k]):
                 continue
-            out = out + w[k] * op(x)
+            if k in self._relu_first:
+                r = F.relu(x) if r is None else r
+                y = self._after_relu(k, r)
+            else:
+                y = op(x)
+            out = out + w[k] * y
         return out
 
 
