@@ -296,3 +296,136 @@ def test_lab_one_shot_alphas_and_stop_within_a_step(one_torch_thread):
     alphas = lab.panels["Alphas"]
     assert alphas.pane.points() > 0 and alphas.dag_pane.points() > 0
     assert alphas.epoch_slider.max == alphas.epochs()[-1]
+
+
+# ---------------------------------------------------------------------- issue 12: forms, warnings, presets
+from nasbench_lab.config import fields as config_fields  # noqa: E402
+from nasbench_lab.widgets import forms as F, presets as P  # noqa: E402
+
+
+@pytest.mark.parametrize("name", list_strategies())
+def test_every_strategy_has_a_form_from_its_config(name):
+    lab = _lab(strategy=name, estimator=FAST)
+    cls = F.strategy_config(name)
+    assert cls is not None, f"{name}: no *Config dataclass found"
+    form = lab.strategy_form
+    assert list(form.controls) == [s.name for s in config_fields(cls)]
+    for spec in config_fields(cls):                          # docstring as tooltip, kind picks the control
+        ctl = form.controls[spec.name]
+        assert ctl.tooltip == (spec.doc or spec.name)
+        want = {"bool": "Checkbox" if not spec.optional else "Dropdown",
+                "int": "Text" if spec.optional else "IntText", "float": "Text" if spec.optional else "FloatText",
+                "str": "Text", "tuple": "Text", "dict": "Text"}[spec.kind]
+        assert type(ctl).__name__ == want, (spec, type(ctl).__name__)
+    assert form.valid and form.values() == {} and not lab.run_button.disabled, form.errors   # defaults are good
+    assert lab.advanced.selected_index is None                       # the JSON boxes are collapsed
+
+
+def test_form_rejects_a_bad_value_next_to_the_field_and_disables_run():
+    lab = _lab(strategy="evolution", estimator="train")
+    form = lab.strategy_form
+    form.controls["population"].value = 10
+    form.controls["sample"].value = 30                                 # range check of EvolutionConfig
+    assert lab.run_button.disabled
+    assert "sample must be an integer in [1, population=10], got 30" in form.messages["sample"].value
+    assert form.messages["population"].value == ""
+    lab.run()                                                          # a click on a disabled button: refused
+    assert not lab.running and "sample" in lab.error.value
+    form.controls["sample"].value = 3
+    assert not lab.run_button.disabled and form.messages["sample"].value == ""
+    assert lab._params()["strategy_options"] == {"population": 10, "sample": 3}
+
+
+def test_training_fidelity_is_a_visible_form():
+    lab = _lab(strategy="random", estimator="train")
+    fid = lab.estimator_form
+    assert "training fidelity" in fid.widget.children[0].value and "epochs" in fid.controls
+    assert fid.controls["epochs"].tooltip == "Training epochs."
+    fid.controls["epochs"].value = 0
+    assert lab.run_button.disabled and "'epochs' must be from 1" in fid.messages["epochs"].value
+    fid.controls["epochs"].value = 1
+    fid.controls["train_subset"].value = "abc"                         # an optional int: text, checked
+    assert "'train_subset' must be an integer or null, got 'abc'" in fid.messages["train_subset"].value
+    fid.controls["train_subset"].value = ""                            # empty: None (the whole split)
+    fid.controls["skeleton"].value = "{bad"
+    assert "'skeleton' must be a JSON object or null" in fid.messages["skeleton"].value
+    fid.controls["skeleton"].value = '{"C": 4, "N": 1}'
+    assert not lab.run_button.disabled
+    assert lab._params()["estimator_options"] == {"fidelity": {"epochs": 1, "train_subset": None,
+                                                               "skeleton": {"C": 4, "N": 1}}}
+
+
+def test_constructor_options_fill_the_forms_and_the_rest_goes_to_advanced():
+    lab = _lab(strategy="evolution", estimator="train", strategy_options={"population": 7, "sample": 2},
+               estimator_options={"fidelity": {"epochs": 3, "batch_size": 32}})
+    assert lab.strategy_form.controls["population"].value == 7 and lab.strategy_options.value == "{}"
+    assert lab.estimator_form.controls["epochs"].value == 3 and lab.estimator_form.controls["batch_size"].value == 32
+    lab = _lab(strategy="random", estimator=FAST, strategy_options={"no_such_option": 1})
+    assert json.loads(lab.strategy_options.value) == {"no_such_option": 1}
+    assert lab._params()["strategy_options"] == {"no_such_option": 1}     # the library answers it by name
+
+
+def test_default_estimator_is_real_and_synthetic_is_labelled_invented():
+    lab = W.Lab()
+    assert lab.estimator.value == ("table" if P.table_available() else "train")
+    assert lab.dataset.value == "fashion-mnist"
+    labels = dict((v, k) for k, v in lab.estimator.options)
+    if "synthetic" in labels:
+        assert "invented" in labels["synthetic"]
+        lab.estimator.value = "synthetic"
+        assert "invented landscape" in lab.advice.value and "not real accuracies" in lab.advice.value
+        assert "invented" in lab.estimator_form.widget.children[0].value
+    assert "invented" in dict((v, k) for k, v in lab.dataset.options)["synthetic"]
+
+
+def test_warnings_in_words():
+    assert any("random search" in a for a in P.advice("evolution", "table", 20, {"population": 20}))
+    assert not any("random search" in a for a in P.advice("evolution", "table", 60, {"population": 10}))
+    assert any("controller update" in a for a in P.advice("reinforce", "table", 30, {"batch": 5}))
+    assert not P.advice("reinforce", "table", 60, {"batch": 4})
+    assert any("supernet training epochs" in a for a in P.advice("darts", "train", 5))
+    lab = _lab(strategy="evolution", estimator="train")
+    lab.strategy_form.controls["population"].value = 10
+    lab.budget.value = 10
+    assert "this is random search" in lab.advice.value
+    lab.budget.value = 60
+    assert "random search" not in lab.advice.value
+
+
+@pytest.mark.parametrize("strategy", list_strategies())
+def test_presets_fill_valid_settings_that_do_not_defeat_the_strategy(strategy):
+    lab = _lab(strategy=strategy)
+    names = [o for o in lab.preset.options if o != "(custom)"]
+    assert names, f"{strategy}: no classroom preset"
+    for name in names:
+        lab.preset.value = name
+        assert lab.preset.value == name and not lab.run_button.disabled, lab.problems()
+        p = lab._params()
+        assert p["budget"] == lab._presets[name]["budget"]
+        assert not any("random search" in a or "controller update" in a for a in lab.warnings()), lab.warnings()
+    lab.budget.value += 1                                                # an edit makes it custom again
+    assert lab.preset.value == "(custom)"
+
+
+def test_evolution_preset_sets_population_below_budget():
+    lab = _lab(strategy="evolution")
+    lab.preset.value = next(o for o in lab.preset.options if o.startswith("classroom"))
+    opts = lab._params()["strategy_options"]
+    assert opts["population"] < lab.budget.value / 3 and opts["sample"] < opts["population"]
+
+
+def test_heartbeat_shows_elapsed_time_and_epoch_while_a_candidate_trains(one_torch_thread):
+    fid = {"epochs": 400, "train_subset": 256, "val_subset": 100, "test_subset": 0, "batch_size": 16}
+    lab = _lab(strategy="random", estimator="train", dataset="synthetic", budget=3,
+               estimator_options={"fidelity": fid})
+    lab.run()
+    seen = set()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 3.5:
+        seen.add(lab.status.value)
+        time.sleep(0.1)
+    lab.stop()
+    assert lab.wait(5)
+    running = [s for s in seen if "running" in s and "candidate 1" in s]
+    assert len(running) >= 3, seen                                       # it ticked at least once a second
+    assert any("epoch" in s and "/400 done" in s for s in running), running

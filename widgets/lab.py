@@ -23,6 +23,8 @@ from nasbench_lab.events import StopFlag
 from nasbench_lab.viz.records import as_record
 
 from ._base import Throttle, widgets_available
+from .forms import OptionsForm, estimator_form_spec, strategy_config
+from .presets import INVENTED, ONE_SHOT, advice, default_estimator, presets
 from .views import PANELS
 
 # Which panel a kind of event feeds (a tab appears when its first event arrives).
@@ -36,15 +38,29 @@ DATASETS = ("synthetic", "fashion-mnist", "cifar10")
 DEVICES = ("cpu", "auto", "cuda")
 
 
+def _label(name: str, what: str) -> str:
+    """Menu label: the synthetic estimator and dataset are marked as invented wherever they appear."""
+    if name == "synthetic":
+        return "synthetic (invented scores)" if what == "estimator" else "synthetic (invented images)"
+    return name
+
+
 def _default(options, *preferred):
     return next((p for p in preferred if p in options), options[0] if options else None)
 
 
 class Lab:
-    """The whole workbench in one widget. Constructor arguments preset the controls."""
+    """The whole workbench in one widget. Constructor arguments preset the controls.
+
+    Strategy and estimator options are forms generated from their typed config dataclasses (``forms.py``:
+    each field's docstring is its tooltip, a bad value shows its message next to the field and disables
+    Run); ``strategy_options`` / ``estimator_options`` fill those forms, and whatever is not a field of
+    them goes to the collapsed "advanced" JSON boxes. A preset menu offers classroom settings per strategy,
+    and a warnings line says when a setting defeats the strategy (``presets.py``).
+    """
 
     def __init__(self, space: str = "nb201", strategy: str | None = None, estimator: str | None = None,
-                 dataset: str = "synthetic", budget: int = 30, device: str = "cpu", seed: int = 0, store=None,
+                 dataset: str | None = None, budget: int = 30, device: str = "cpu", seed: int = 0, store=None,
                  strategy_options: dict | None = None, estimator_options: dict | None = None,
                  refresh_hz: float = 4.0):
         if not widgets_available():
@@ -52,24 +68,39 @@ class Lab:
                               "(the panels in nasbench_lab.widgets still draw static figures without them)")
         import ipywidgets as w
         strategies, estimators = list_strategies(), list_estimators()
+        estimator = estimator or default_estimator(estimators)
+        if dataset is None:
+            dataset = "synthetic" if estimator == "synthetic" else "fashion-mnist"
         lay = w.Layout(width="240px")
         self.space = w.Dropdown(options=list_spaces(), value=space, description="space", layout=lay)
         self.strategy = w.Dropdown(options=strategies, value=strategy or _default(strategies, "evolution", "random"),
                                    description="strategy", layout=lay)
-        self.estimator = w.Dropdown(options=estimators, value=estimator or _default(estimators, "synthetic", "train"),
-                                    description="estimator", layout=lay)
-        self.dataset = w.Dropdown(options=list(dict.fromkeys((dataset, *DATASETS))), value=dataset,
-                                  description="dataset", layout=lay)
+        self.estimator = w.Dropdown(options=[(_label(e, "estimator"), e) for e in estimators], value=estimator,
+                                    description="estimator", layout=w.Layout(width="320px"))
+        self.dataset = w.Dropdown(options=[(_label(d, "dataset"), d) for d in dict.fromkeys((dataset, *DATASETS))],
+                                  value=dataset, description="dataset", layout=w.Layout(width="320px"))
         self.budget = w.BoundedIntText(value=budget, min=1, max=10 ** 6, description="budget", layout=lay)
         self.device = w.Dropdown(options=list(dict.fromkeys((device, *DEVICES))), value=device,
                                  description="device", layout=lay)
         self.seed = w.IntText(value=seed, description="seed", layout=lay)
         self.store = w.Text(value="" if store is None else str(store), placeholder="(no store)",
                             description="store", layout=lay)
-        self.strategy_options = w.Text(value=json.dumps(strategy_options or {}), description="strategy opts",
-                                       layout=w.Layout(width="490px"), style={"description_width": "90px"})
-        self.estimator_options = w.Text(value=json.dumps(estimator_options or {}), description="estimator opts",
-                                        layout=w.Layout(width="490px"), style={"description_width": "90px"})
+        self.preset = w.Dropdown(options=["(custom)"], value="(custom)", description="preset",
+                                 layout=w.Layout(width="490px"))
+        # The advanced boxes: JSON for options the forms do not have (collapsed by default).
+        self.strategy_options = w.Text(value="{}", description="strategy opts",
+                                       layout=w.Layout(width="490px"), style={"description_width": "90px"},
+                                       continuous_update=False)
+        self.estimator_options = w.Text(value="{}", description="estimator opts",
+                                        layout=w.Layout(width="490px"), style={"description_width": "90px"},
+                                        continuous_update=False)
+        self.advanced = w.Accordion(children=[w.HBox([self.strategy_options, self.estimator_options])])
+        self.advanced.set_title(0, "advanced: extra options as JSON")
+        self.advanced.selected_index = None
+        self.strategy_box, self.estimator_box = w.VBox(), w.VBox()
+        self._strategy_forms: dict = {}
+        self._estimator_forms: dict = {}
+        self.advice = w.HTML(value="")
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.progress = w.IntProgress(value=0, min=0, max=budget, description="progress")
@@ -77,18 +108,30 @@ class Lab:
         self.error = w.HTML(value="")
         self.tabs = w.Tab()
         self.panels = {name: self._make_panel(name) for name in PANELS}
+        self._applying = False
+        self.state = "ready"
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self.stop())
-        self.strategy.observe(lambda _: self._set_tabs(self._tabs_for_strategy()), names="value")
+        self.strategy.observe(self._on_strategy, names="value")
+        self.estimator.observe(lambda _: self._show_forms(), names="value")
+        for ctl in (self.budget, self.dataset, self.strategy_options, self.estimator_options):
+            ctl.observe(lambda _: self._update(), names="value")
+        self.preset.observe(self._on_preset, names="value")
         self.tabs.observe(self._on_tab, names="selected_index")
         self.widget = w.VBox([
             w.HBox([self.space, self.strategy, self.estimator, self.dataset]),
             w.HBox([self.budget, self.device, self.seed, self.store]),
-            w.HBox([self.strategy_options, self.estimator_options]),
+            w.HBox([self.preset]),
+            w.HBox([self.strategy_box, self.estimator_box], layout=w.Layout(align_items="flex-start")),
+            self.advanced, self.advice,
             w.HBox([self.run_button, self.stop_button, self.progress, self.status]),
             self.error, self.tabs])
         self._shown: list[str] = []
         self._set_tabs(self._tabs_for_strategy())
+        self._fill_presets()
+        self._show_forms()
+        self._fill(self.strategy_form, strategy_options, self.strategy_options)
+        self._fill_estimator(estimator_options)
         max_hz = self.panels["History"].pane.max_hz          # PNG frames (Voila) are redrawn less often
         self._throttle = Throttle(self._redraw, min(refresh_hz, max_hz or refresh_hz))
         self._stop_flag: StopFlag | None = None
@@ -97,10 +140,145 @@ class Lab:
         self._seen_kinds: set = set()
         self._counts = {"evaluation": 0, "epoch": 0}
         self._best = None
-        self._t0 = 0.0
+        self._epoch = None                  # the last epoch event: (epoch, of), for the heartbeat
+        self._t0 = self._cand_t0 = 0.0
         self.result = None
         self.errors: list[str] = []
-        self.state = "ready"
+
+    # ------------------------------------------------------------------ forms, presets, warnings
+    @property
+    def strategy_form(self) -> OptionsForm:
+        """The options form of the selected strategy (one per strategy, kept while switching)."""
+        name = self.strategy.value
+        if name not in self._strategy_forms:
+            from nasbench_lab.config import fields
+            from nasbench_lab.strategies import StrategyError
+            cls = strategy_config(name)
+            self._strategy_forms[name] = OptionsForm(fields(cls) if cls else [], f"strategy {name!r}", cls,
+                                                     title=f"{name} options", on_change=self._update,
+                                                     error=StrategyError)
+        return self._strategy_forms[name]
+
+    @property
+    def estimator_form(self) -> OptionsForm:
+        """The options form of the selected estimator (for train/lowfi: the training fidelity)."""
+        name = self.estimator.value
+        if name not in self._estimator_forms:
+            from nasbench_lab.estimators import EstimatorError
+            cls, specs, nest = estimator_form_spec(name)
+            title = (f"training fidelity ({name} estimator)" if nest == "fidelity" else f"{name} estimator options")
+            if name == "synthetic":
+                title += f": {INVENTED}"
+            form = OptionsForm(specs, "fidelity" if nest == "fidelity" else f"estimator {name!r}", cls,
+                               title=title, on_change=self._update, error=EstimatorError)
+            form.nest = nest
+            self._estimator_forms[name] = form
+        return self._estimator_forms[name]
+
+    def _show_forms(self) -> None:
+        self.strategy_box.children = [self.strategy_form.widget]
+        self.estimator_box.children = [self.estimator_form.widget]
+        self._update()
+
+    def _on_strategy(self, _change) -> None:
+        self._set_tabs(self._tabs_for_strategy())
+        self._fill_presets()
+        self._show_forms()
+
+    @staticmethod
+    def _fill(form: OptionsForm, options: dict | None, advanced) -> None:
+        rest = form.set_values(options)
+        advanced.value = json.dumps(rest) if rest else "{}"
+
+    def _fill_estimator(self, options: dict | None) -> None:
+        form, options = self.estimator_form, dict(options or {})
+        if form.nest == "fidelity" and isinstance(options.get("fidelity"), dict):
+            rest = form.set_values(options.pop("fidelity"))
+            if rest:
+                options["fidelity"] = rest
+        elif form.nest is None:
+            options = form.set_values(options)
+        self.estimator_options.value = json.dumps(options) if options else "{}"
+
+    def _fill_presets(self) -> None:
+        self._presets = presets(self.strategy.value)
+        self._applying = True
+        try:
+            self.preset.options = ["(custom)", *self._presets]
+            self.preset.value = "(custom)"
+        finally:
+            self._applying = False
+
+    def _on_preset(self, change) -> None:
+        if self._applying or change["new"] not in getattr(self, "_presets", {}):
+            return
+        self.apply_preset(change["new"])
+
+    def apply_preset(self, label: str) -> None:
+        """Set every control from the preset ``label`` of the selected strategy (see ``presets.py``)."""
+        p = self._presets[label]
+        self._applying = True
+        try:
+            if "space" in p and p["space"] in self.space.options:
+                self.space.value = p["space"]
+            if p.get("estimator") in [v for _, v in self.estimator.options]:
+                self.estimator.value = p["estimator"]
+            if p.get("dataset") in [v for _, v in self.dataset.options]:
+                self.dataset.value = p["dataset"]
+            self.budget.value = p["budget"]
+            self.strategy_form.reset()
+            self._fill(self.strategy_form, p.get("strategy_options"), self.strategy_options)
+            self.estimator_form.reset()
+            self._fill_estimator(p.get("estimator_options"))
+        finally:
+            self._applying = False
+        self._update(keep_preset=True)
+
+    def _advanced(self, text, what) -> dict:
+        try:
+            value = json.loads(text.value or "{}")
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"advanced {what} options must be a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"advanced {what} options must be a JSON object, got {text.value!r}")
+        return value
+
+    def problems(self) -> list[str]:
+        """What keeps Run disabled: the forms' messages and unreadable advanced JSON."""
+        out = [m for f in (self.strategy_form, self.estimator_form) for m in f.errors.values()]
+        for text, what in ((self.strategy_options, "strategy"), (self.estimator_options, "estimator")):
+            try:
+                self._advanced(text, what)
+            except ValueError as exc:
+                out.append(str(exc))
+        return out
+
+    def warnings(self) -> list[str]:
+        """Settings that defeat the strategy, in words (shown above Run)."""
+        try:
+            opts = self._params()["strategy_options"] or {}
+        except ValueError:
+            opts = {}
+        return advice(self.strategy.value, self.estimator.value, int(self.budget.value), opts, self.dataset.value)
+
+    def _update(self, keep_preset: bool = False) -> None:
+        """Re-check after any change: warnings, Run enabled only when every value is good."""
+        if self._applying or not hasattr(self, "advice") or "_strategy_forms" not in vars(self):
+            return
+        if self.strategy.value not in self._strategy_forms or self.estimator.value not in self._estimator_forms:
+            return
+        if self.preset.value != "(custom)" and not keep_preset:
+            self._applying = True
+            try:
+                self.preset.value = "(custom)"       # an edit after a preset makes the settings custom
+            finally:
+                self._applying = False
+        import html
+        notes = self.warnings()
+        self.advice.value = "".join(f"<div style='color:#8a6d00'>&#9888; {html.escape(n)}</div>" for n in notes)
+        if self.state != "running":
+            self.run_button.disabled = bool(self.problems())
+            self.run_button.tooltip = "; ".join(self.problems()) or "start the search"
 
     # ------------------------------------------------------------------ panels and tabs
     def _make_panel(self, name):
@@ -130,19 +308,27 @@ class Lab:
 
     # ------------------------------------------------------------------ run / stop
     def _params(self) -> dict:
-        def options(text, what):
-            try:
-                value = json.loads(text.value or "{}")
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{what} options must be a JSON object: {exc}") from None
-            if not isinstance(value, dict):
-                raise ValueError(f"{what} options must be a JSON object, got {text.value!r}")
-            return value
+        bad = [m for f in (self.strategy_form, self.estimator_form) for m in f.errors.values()]
+        if bad:
+            raise ValueError(bad[0])
+        strategy_opts = {**self.strategy_form.values(), **self._advanced(self.strategy_options, "strategy")}
+        estimator_opts = self._advanced(self.estimator_options, "estimator")
+        form = self.estimator_form
+        if form.nest == "fidelity":
+            fid = form.values()
+            extra = estimator_opts.pop("fidelity", None)
+            if isinstance(extra, dict):
+                fid.update(extra)
+            elif extra is not None:
+                estimator_opts["fidelity"] = extra            # not a dict: the library refuses it by name
+            if fid and "fidelity" not in estimator_opts:
+                estimator_opts["fidelity"] = fid
+        else:
+            estimator_opts = {**form.values(), **estimator_opts}
         return {"space": self.space.value, "strategy": self.strategy.value, "estimator": self.estimator.value,
                 "dataset": self.dataset.value, "budget": int(self.budget.value), "device": self.device.value,
                 "seed": int(self.seed.value), "store": self.store.value.strip() or None,
-                "strategy_options": options(self.strategy_options, "strategy") or None,
-                "estimator_options": options(self.estimator_options, "estimator") or None}
+                "strategy_options": strategy_opts or None, "estimator_options": estimator_opts or None}
 
     @property
     def running(self) -> bool:
@@ -164,6 +350,7 @@ class Lab:
             if hasattr(p, "space"):
                 p.space = params["space"]
         self._seen_kinds, self._counts, self._best, self.result = set(), {"evaluation": 0, "epoch": 0}, None, None
+        self._epoch = None
         self._set_tabs(self._tabs_for_strategy())
         self.progress.max, self.progress.value, self.progress.bar_style = params["budget"], 0, ""
         self._stop_flag = StopFlag()
@@ -174,6 +361,17 @@ class Lab:
         self._thread = threading.Thread(target=self._work, args=(params, self._stop_flag), daemon=True,
                                         name="nasbench-lab-search")
         self._thread.start()
+        self._cand_t0 = self._t0
+        threading.Thread(target=self._heartbeat, args=(self._thread,), daemon=True,
+                         name="nasbench-lab-heartbeat").start()
+
+    def _heartbeat(self, thread: threading.Thread, every: float = 0.5) -> None:
+        """While the search runs: the status line's elapsed time and epoch, twice a second (a candidate
+        that trains for a minute must not look like a hung kernel)."""
+        while thread.is_alive():
+            thread.join(every)
+            if thread.is_alive() and self.state == "running":
+                self._show_status()
 
     def stop(self) -> None:
         """What the Stop button does: ask the search to stop (it ends at its next check)."""
@@ -189,16 +387,37 @@ class Lab:
 
     def _work(self, params: dict, stop: StopFlag) -> None:
         try:
-            self.result = search(**params, on_event=self._on_event, stop=stop)
+            self.result = search(**{**params, "estimator": self._estimator(params)}, on_event=self._on_event,
+                                 stop=stop)
             self.state = "stopped" if self.result.stopped else "finished"
         except BaseException as exc:  # noqa: BLE001 - everything goes to the widget, nothing to a log
             self.state = "failed"
             self._show_error(f"{type(exc).__name__}: {exc}".splitlines()[0])
         finally:
             self._throttle.flush()
-            self.run_button.disabled, self.stop_button.disabled = False, True
+            self.run_button.disabled, self.stop_button.disabled = bool(self.problems()), True
             if self._throttle.errors:              # a redraw that failed cannot report itself: do it here
                 self._show_error("; ".join(self._throttle.errors[-3:]), kind="warning")
+
+    def _estimator(self, params: dict):
+        """The estimator, built here so that its training loop's per-epoch events reach the heartbeat.
+
+        Why not through the run's event bus: the driver does not forward a candidate's epochs there (the
+        History panel reads bus epochs as supernet epochs); the Lab only needs them for its status line.
+        """
+        from nasbench_lab import get_estimator
+        est = get_estimator(params["estimator"], dataset=params["dataset"], device=params["device"],
+                            **(params["estimator_options"] or {}))
+        inner = est.evaluate
+
+        def evaluate(space, arch, seed=0, emit=None, stop=None):
+            return inner(space, arch, seed=seed, emit=emit or self._on_train_event, stop=stop)
+        est.evaluate = evaluate
+        return est
+
+    def _on_train_event(self, kind, **payload) -> None:
+        if kind == "epoch":
+            self._epoch = (payload.get("epoch"), payload.get("of"))
 
     # ------------------------------------------------------------------ events in, redraws out
     def _on_event(self, ev) -> None:
@@ -211,6 +430,9 @@ class Lab:
                     self._counts[kind] += 1
                 if kind == "evaluation":
                     self._best = (p.get("best_arch"), p.get("best_val_acc"))
+                    self._epoch, self._cand_t0 = None, time.perf_counter()
+                elif kind == "epoch":
+                    self._epoch = (p.get("epoch"), p.get("of"))
             for panel in self.panels.values():
                 panel.on_event(ev, redraw=False)
         except Exception as exc:  # noqa: BLE001 - shown in the widget
@@ -231,22 +453,39 @@ class Lab:
             panel = self.panels[name]
             if panel.dirty and (i == selected or self.state != "running"):
                 panel.refresh()
+        self._show_status(counts, best)
+        problems = self.errors + [e for p in self.panels.values() for e in p.errors]
+        if problems and self.state != "failed":
+            self._show_error("; ".join(problems[-3:]), kind="warning")
+
+    def _show_status(self, counts=None, best=None) -> None:
+        """The status line and the progress bar: what is done, the best so far, what trains now, time."""
+        if counts is None:
+            with self._lock:
+                counts, best = dict(self._counts), self._best
+        epoch = self._epoch
         done = counts["evaluation"]
-        one_shot = counts["epoch"] > 0 and self.strategy.value in ("darts", "enas", "spos", "proxyless")
+        one_shot = counts["epoch"] > 0 and self.strategy.value in ONE_SHOT
         self.progress.value = min(self.progress.max, counts["epoch"] if one_shot and not done else done)
-        secs = time.perf_counter() - self._t0
+        now = time.perf_counter()
+        secs = now - self._t0
         best_txt = f", best {best[1]:.2f}" if best and best[1] is not None else ""
-        what = f"epoch {counts['epoch']}" if one_shot and not done else f"{done}/{self.progress.max} evaluations"
+        if one_shot and not done:
+            of = f"/{epoch[1]}" if epoch and epoch[1] else ""
+            what = f"supernet epoch {counts['epoch']}{of}"
+        else:
+            what = f"{done}/{self.progress.max} evaluations"
         if self.state == "running":
-            self.status.value = f"<b>running</b> — {what}{best_txt} — {secs:.1f} s"
+            now_txt = ""
+            if not (one_shot and not done) and self.strategy.value not in ONE_SHOT:
+                ep = f"epoch {epoch[0]}/{epoch[1]} done, " if epoch and epoch[0] is not None else ""
+                now_txt = f" — candidate {done + 1}: {ep}{now - self._cand_t0:.0f} s on it"
+            self.status.value = f"<b>running</b> — {what}{best_txt}{now_txt} — {secs:.1f} s"
         else:
             colour = {"finished": "green", "stopped": "#b8860b", "failed": "red"}.get(self.state, "black")
             self.status.value = f"<b style='color:{colour}'>{self.state}</b> — {what}{best_txt} — {secs:.1f} s"
             self.progress.bar_style = {"finished": "success", "stopped": "warning", "failed": "danger"}.get(
                 self.state, "")
-        problems = self.errors + [e for p in self.panels.values() for e in p.errors]
-        if problems and self.state != "failed":
-            self._show_error("; ".join(problems[-3:]), kind="warning")
 
     def _show_error(self, message: str, kind: str = "error") -> None:
         import html

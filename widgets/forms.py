@@ -1,0 +1,272 @@
+"""Forms generated from the typed option dataclasses: one control per field, its docstring as tooltip.
+
+The Lab used to take strategy and estimator options as JSON text; a student then met a parser traceback
+instead of the option's meaning. Here every field of a config dataclass (``nasbench_lab.config.fields``)
+becomes a control picked by its kind: a Checkbox for bool, IntText for int, FloatText for float, Text
+for str (and for optional numbers, where empty means None), a small JSON Text for tuple/dict. Each change
+is checked at once with the same code the search uses (``config.check_value`` for the type, then
+``config.build`` for the class's own range checks), and the message lands next to the field it names.
+
+``OptionsForm.values()`` returns only the options that differ from their defaults, so an untouched
+form runs exactly what the library's defaults say (and stores no noise in the run's options).
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import inspect
+import json
+import re
+import sys
+import typing
+
+from nasbench_lab.config import FieldSpec, build, check_value, fields
+
+
+def strategy_config(name: str):
+    """The config dataclass of strategy ``name`` (the ``*Config`` dataclass of its module), or None."""
+    from nasbench_lab.strategies import strategy_class
+    try:
+        cls = strategy_class(name)
+    except (ValueError, ImportError):
+        return None
+    module = sys.modules[cls.__module__]
+    found = [obj for n, obj in vars(module).items() if n.endswith("Config") and dataclasses.is_dataclass(obj)
+             and obj.__module__ == module.__name__]
+    return found[0] if len(found) == 1 else None
+
+
+# Estimators whose options are not a dataclass: the fields come from the constructor's signature and
+# these one-line explanations (what a tooltip should say).
+_SIGNATURE_DOCS = {
+    "synthetic": {"noise": "Noise on each score, as a fraction of the smallest step between architectures "
+                           "(0 to 0.25).",
+                  "shift": "Which invented landscape (each shift moves the optimum).",
+                  "delay": "Seconds each evaluation sleeps: stands in for training time so a run can be watched."},
+    "table": {"setting": "Which training protocol of the table answers (empty: the table's default).",
+              "epoch": "Answer with the accuracy after this epoch (empty: the last): low fidelity from the table.",
+              "seed": "Which training seed answers (empty: chosen by the search seed)."},
+}
+_SKIP = {"dataset", "device", "table", "data", "path", "save_path", "data_root", "download", "self"}
+
+
+def estimator_form_spec(name: str):
+    """(config class or None, field specs, nest key) for estimator ``name``.
+
+    ``train`` and ``lowfi`` take a ``fidelity`` dict (the Fidelity dataclass); ``supernet`` takes the fields
+    of its SupernetTraining dataclass as keywords; the others their constructor's typed keywords.
+    """
+    from nasbench_lab.estimators import LOW_FIDELITY, Fidelity
+    if name in ("train", "lowfi"):
+        specs = fields(Fidelity)
+        if name == "lowfi":              # its defaults are LOW_FIDELITY's, not Fidelity()'s
+            specs = [dataclasses.replace(s, default=getattr(LOW_FIDELITY, s.name)) for s in specs]
+        return Fidelity, specs, "fidelity"
+    if name == "supernet":
+        try:
+            from nasbench_lab.oneshot_estimator import SupernetTraining
+            return SupernetTraining, fields(SupernetTraining), None
+        except (ImportError, TypeError):
+            return None, [], None
+    try:
+        from nasbench_lab.estimators import _factories
+        from nasbench_lab.config import _kind
+        target = {"synthetic": "nasbench_lab.synthetic:SyntheticEstimator",
+                  "table": "nasbench_lab.bench.estimator:TableEstimator"}.get(name)
+        if target is None or name not in _factories():
+            return None, [], None
+        module, attr = target.split(":")
+        cls = getattr(__import__(module, fromlist=[attr]), attr)
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # noqa: BLE001 - no form is better than a broken Lab
+        return None, [], None
+    docs = _SIGNATURE_DOCS.get(name, {})
+    specs = []
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name in _SKIP or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name not in hints:
+            continue
+        kind, optional = _kind(hints[p.name])
+        if kind == "any":
+            continue
+        specs.append(FieldSpec(p.name, kind, optional, p.default, docs.get(p.name, "")))
+    return None, specs, None
+
+
+def _text(value) -> str:
+    if value is None or value is dataclasses.MISSING:
+        return ""
+    if isinstance(value, (tuple, list, dict)):
+        return json.dumps(list(value) if isinstance(value, tuple) else value)
+    return str(value)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return a == b
+
+
+class OptionsForm:
+    """Controls for a list of FieldSpecs; ``values()``, ``set_values()``, ``errors``, ``valid``.
+
+    owner names the configured thing in messages ("strategy 'evolution'", "fidelity"). cls, when given,
+    is built after the per-field checks so the class's own range checks (``check()``, ``__post_init__``)
+    answer too. on_change is called after every re-check.
+    """
+
+    def __init__(self, specs: list[FieldSpec], owner: str, cls=None, title: str = "", on_change=None,
+                 error: type = ValueError, base: dict | None = None):
+        import ipywidgets as w
+        self.specs = {s.name: s for s in specs}
+        self.owner, self.cls, self.title, self.error_type = owner, cls, title, error
+        self.base = dict(base or {})          # options not in the form that still apply (checked with them)
+        self.on_change = on_change
+        self.errors: dict[str, str] = {}
+        self.controls, self.messages = {}, {}
+        style = {"description_width": "130px"}
+        rows = []
+        for s in specs:
+            ctl = self._control(w, s, style)
+            ctl.tooltip = s.doc or s.name
+            msg = w.HTML(value="", layout=w.Layout(width="auto"))
+            self.controls[s.name], self.messages[s.name] = ctl, msg
+            ctl.observe(lambda _c: self.validate(), names="value")
+            rows.append(w.HBox([ctl, msg], layout=w.Layout(align_items="center")))
+        self.general = w.HTML(value="")
+        head = [w.HTML(value=f"<b>{html.escape(title)}</b>")] if title else []
+        if not specs:
+            head.append(w.HTML(value="<i>no options</i>"))
+        self.widget = w.VBox([*head, *rows, self.general])
+        self.validate()
+
+    @staticmethod
+    def _control(w, s: FieldSpec, style):
+        lay = w.Layout(width="290px")
+        default = None if s.default is dataclasses.MISSING else s.default
+        if s.kind == "bool" and not s.optional:
+            return w.Checkbox(value=bool(default), description=s.name, indent=False, style=style, layout=lay)
+        if s.kind == "bool":
+            return w.Dropdown(options=[("auto (None)", "none"), ("true", "true"), ("false", "false")],
+                              value={None: "none", True: "true", False: "false"}[default], description=s.name,
+                              style=style, layout=lay)
+        if s.kind == "int" and not s.optional:
+            return w.IntText(value=int(default or 0), description=s.name, style=style, layout=lay)
+        if s.kind == "float" and not s.optional:
+            return w.FloatText(value=float(default or 0.0), description=s.name, style=style, layout=lay)
+        placeholder = "empty: None" if s.optional else ("JSON" if s.kind in ("tuple", "dict") else "")
+        return w.Text(value=_text(default), placeholder=placeholder, description=s.name, style=style,
+                      layout=lay, continuous_update=False)
+
+    # ------------------------------------------------------------------ reading and writing values
+    def _parse(self, s: FieldSpec):
+        """The control's value, parsed and checked against its field (ValueError naming the option)."""
+        v = self.controls[s.name].value
+        if s.kind == "bool" and s.optional:
+            return {"none": None, "true": True, "false": False}[v]
+        if isinstance(v, str):
+            text = v.strip()
+            if s.kind == "str":
+                v = None if s.optional and text == "" else v
+            elif text == "" or text.lower() in ("none", "null"):
+                v = None                          # check_value refuses it where None is not allowed
+            elif s.kind in ("tuple", "dict"):
+                try:
+                    v = json.loads(text)
+                except json.JSONDecodeError:
+                    v = text                      # check_value answers "must be a JSON object, got '{'"
+            elif s.kind == "int":
+                try:
+                    v = int(text)
+                except ValueError:
+                    v = text
+            elif s.kind == "float":
+                try:
+                    v = float(text)
+                except ValueError:
+                    v = text
+        return check_value(s, v, self.owner)
+
+    def values(self, all_fields: bool = False) -> dict:
+        """The options that differ from their defaults (all of them with ``all_fields``); raises the first
+        field's message when a value is bad."""
+        out = {}
+        for s in self.specs.values():
+            v = self._parse(s)
+            if all_fields or not _same(v, s.default):
+                out[s.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def set_values(self, options: dict | None) -> dict:
+        """Fill the controls from ``options``; returns the entries that are not fields of this form."""
+        rest = {}
+        for k, v in (options or {}).items():
+            s = self.specs.get(k)
+            if s is None:
+                rest[k] = v
+                continue
+            ctl = self.controls[k]
+            if s.kind == "bool" and s.optional:
+                ctl.value = {None: "none", True: "true", False: "false"}.get(v, "none")
+            elif isinstance(ctl.value, str):
+                ctl.value = _text(v)
+            elif s.kind == "bool":
+                ctl.value = bool(v)
+            else:
+                try:
+                    ctl.value = v
+                except Exception:  # noqa: BLE001 - a value the control cannot hold: keep it aside
+                    rest[k] = v
+        self.validate()
+        return rest
+
+    def reset(self) -> None:
+        self.set_values({s.name: (None if s.default is dataclasses.MISSING else s.default)
+                         for s in self.specs.values()})
+
+    # ------------------------------------------------------------------ checking
+    def validate(self) -> bool:
+        """Re-check every field; show each message next to its field; True when all are good."""
+        errors, general = {}, ""
+        for s in self.specs.values():
+            try:
+                self._parse(s)
+            except ValueError as exc:
+                errors[s.name] = str(exc)
+        if not errors and self.cls is not None:
+            try:
+                build(self.cls, {**self.base, **self.values()}, self.owner, self.error_type)
+            except ValueError as exc:
+                msg = str(exc)
+                name = self._blame(msg)
+                if name is None:
+                    general = msg
+                else:
+                    errors[name] = msg
+        self.errors = errors
+        for name, box in self.messages.items():
+            box.value = (f"<span style='color:#a00'>&#9888; {html.escape(errors[name], quote=False)}</span>"
+                         if name in errors else "")
+        self.general.value = f"<span style='color:#a00'>&#9888; {html.escape(general, quote=False)}</span>" if general else ""
+        if general:
+            self.errors["*"] = general
+        if self.on_change is not None:
+            self.on_change()
+        return not self.errors
+
+    def _blame(self, message: str):
+        """The field a range message is about: a quoted name first, else the first name mentioned."""
+        quoted = re.findall(r"'([A-Za-z_][A-Za-z0-9_]*)'", message)
+        for q in quoted:
+            if q in self.specs:
+                return q
+        hits = [(m.start(), n) for n in self.specs for m in [re.search(rf"\b{re.escape(n)}\b", message)] if m]
+        return min(hits)[1] if hits else None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+__all__ = ["OptionsForm", "estimator_form_spec", "strategy_config"]
