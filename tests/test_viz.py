@@ -114,7 +114,10 @@ def test_alpha_evolution(darts):
     events = vs.alphas_stream(epochs=7, darts=darts)
     s = viz.alpha_evolution_spec(events)
     n_cells, n_edges, n_ops = (2, 14, 8) if darts else (1, 6, 5)
-    assert len(s["data"]) == n_cells * n_edges * n_ops
+    uniform = [t for t in s["data"] if t.get("legendgroup") == "uniform"]
+    assert len(uniform) == n_cells * n_edges                               # one dashed 1/n line per panel
+    assert all(t["line"]["dash"] == "dash" and t["y"] == [1 / n_ops] * 2 for t in uniform)
+    assert len(s["data"]) - len(uniform) == n_cells * n_edges * n_ops
     snaps = rec.records(events, "alphas")
     first = s["data"][0]
     w0 = snaps[0]["weights"]["normal"] if darts else snaps[0]["weights"]
@@ -122,7 +125,7 @@ def test_alpha_evolution(darts):
     skip = [t for t in s["data"] if t["name"] == "skip_connect"]
     assert all(t["y"][-1] > t["y"][0] for t in skip)          # the synthetic collapse is visible
     one = viz.alpha_evolution_spec(events, cell="reduce" if darts else "cell")
-    assert len(one["data"]) == n_edges * n_ops
+    assert len(one["data"]) == n_edges * (n_ops + 1)
     with pytest.raises(ValueError, match="no alphas for cell"):
         viz.alpha_evolution_spec(events, cell="bogus")
 
@@ -173,9 +176,9 @@ def test_controller_synthetic_and_real():
     names = {t["name"] for t in s["data"]}
     assert set(get_space("nb201").decisions()[0].choices) <= names
     assert {"reward_mean", "baseline", "entropy"} <= names
-    assert len(s["data"]) == 6 * 5 + 3
+    assert len(s["data"]) == 6 * (5 + 1) + 3                                # + a dashed uniform line each
     capped = viz.controller_spec(vs.controller_stream(steps=3, n_decisions=20, n_choices=3), max_decisions=4)
-    assert len(capped["data"]) == 4 * 3 + 3 and "first 4 of 20" in capped["layout"]["title"]["text"]
+    assert len(capped["data"]) == 4 * (3 + 1) + 3 and "first 4 of 20" in capped["layout"]["title"]["text"]
     log = EventLog()
     search("nb201", "reinforce", "synthetic", budget=12, seed=0, on_event=log)
     ctrl = log.of("controller")
@@ -346,5 +349,72 @@ def test_alphas_from_a_real_darts_run():
     derived = get_space("nb201").from_str(last["derived"])
     assert [g.edges[u, v]["op"] for u, v in ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))] == list(derived.ops)
     s = viz.alpha_evolution_spec(log.events)
-    assert len(s["data"]) == 6 * 5 and all(t["x"] == [1, 2] for t in s["data"])
+    assert len(s["data"]) == 6 * (5 + 1) and all(t["x"] == [1, 2] for t in s["data"])
     assert len(viz.alpha_slider_spec(log.events)["frames"]) == 2
+
+
+# ---------------------------------------------------------------------------- issue 12: figures that read
+def test_alpha_and_controller_axes_follow_the_data_not_0_to_1():
+    events = vs.alphas_stream(epochs=5, darts=False)
+    s = viz.alpha_evolution_spec(events)
+    lo, hi = s["layout"]["yaxis"]["range"]
+    ys = [y for t in s["data"] if t.get("yaxis") in (None, "y") for y in t["y"]]
+    assert lo <= min(ys) and hi >= max(ys) and lo <= 0.2 <= hi
+    assert (lo, hi) != (0, 1.02) and hi - lo < 1.0
+    # near-uniform weights (0.19..0.21): the axis zooms in, the movement is visible
+    flat = [{"kind": "alphas", "payload": {"epoch": e, "edges": ["a"], "ops": list("vwxyz"),
+                                            "weights": [[0.2 + 0.002 * e, 0.2 - 0.002 * e, 0.2, 0.2, 0.2]]}}
+            for e in range(1, 6)]
+    lo, hi = viz.alpha_evolution_spec(flat)["layout"]["yaxis"]["range"]
+    assert hi - lo < 0.05
+    c = viz.controller_spec(vs.controller_stream(steps=10, n_decisions=6, n_choices=5), space="nb201")
+    assert c["layout"]["yaxis"]["range"] != [0, 1.02]
+    assert any(t.get("legendgroup") == "uniform" and t["line"]["dash"] == "dash" and t["y"][0] == 0.2
+               for t in c["data"])
+
+
+def test_controller_tab_is_readable():
+    c = viz.controller_spec(vs.controller_stream(steps=10, n_decisions=6, n_choices=5), space="nb201")
+    dom = c["layout"]["xaxis"]["domain"]
+    assert dom[1] - dom[0] > 0.25                                          # at most 3 columns
+    assert c["layout"]["xaxis"]["tickfont"]["size"] >= 10
+    rows = 3
+    assert c["layout"]["height"] / rows >= 230                             # a row is not cramped
+
+
+def test_dag_edges_stay_visible_when_alphas_are_uniform():
+    from nasbench_lab.viz.dag import MIN_DROPPED_OPACITY, MIN_KEPT_OPACITY, alpha_edge_style
+    kept = alpha_edge_style(0, 1, {"mixed": True, "n_ops": 5, "strength": 0.2, "kept": True, "op": "nor_conv_3x3",
+                                   "weights": {"nor_conv_3x3": 0.2}})
+    dropped = alpha_edge_style(0, 1, {"mixed": True, "n_ops": 5, "strength": 0.2, "kept": False, "op": "none",
+                                      "weights": {"none": 0.2}})
+    assert kept["opacity"] >= MIN_KEPT_OPACITY >= 0.5 and dropped["opacity"] >= MIN_DROPPED_OPACITY >= 0.3
+    assert kept["width"] >= 2.0
+
+
+def test_conv_1x1_and_3x3_have_clearly_different_colours():
+    from nasbench_lab.viz._spec import op_colour
+
+    def rgb(h):
+        return [int(h.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)]
+    a, b = rgb(op_colour("nor_conv_1x1")), rgb(op_colour("nor_conv_3x3"))
+    assert sum((x - y) ** 2 for x, y in zip(a, b)) ** 0.5 > 100
+    ops = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+    assert len({op_colour(o) for o in ops}) == len(ops)
+
+
+def test_ranking_legend_colour_matches_the_points():
+    s = viz.ranking_spec([0.1, 0.5, 0.3, 0.9, 0.7, 0.2], [60, 70, 65, 90, 80, 61], k=2)
+    pts = s["data"][0]
+    assert isinstance(pts["marker"]["color"], str)                         # one colour: the legend swatch
+    assert any(t["name"].startswith("true top-") for t in s["data"])
+
+
+def test_pareto_draws_the_objective_limit_and_marks_points_past_it():
+    rows = [{"arch": f"a{i}", "val_acc": 80 + i, "metrics": {"latency_ms": 1.0 + i}} for i in range(6)]
+    s = viz.pareto_spec(rows, cost="latency_ms", objective="latency_ms<=4")
+    limit = next(t for t in s["data"] if t["name"].startswith("limit"))
+    assert limit["x"] == [4.0, 4.0] and limit["line"]["dash"] == "dash"
+    past = next(t for t in s["data"] if t["name"].startswith("past the limit"))
+    assert past["x"] == [5.0, 6.0] and "2 past the limit" in s["layout"]["title"]["text"]
+    assert not any(t["name"].startswith("limit") for t in viz.pareto_spec(rows, cost="latency_ms")["data"])

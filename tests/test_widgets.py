@@ -429,3 +429,16 @@ def test_heartbeat_shows_elapsed_time_and_epoch_while_a_candidate_trains(one_tor
     running = [s for s in seen if "running" in s and "candidate 1" in s]
     assert len(running) >= 3, seen                                       # it ticked at least once a second
     assert any("epoch" in s and "/400 done" in s for s in running), running
+
+
+def test_lab_pareto_shows_the_objective_limit():
+    lab = _lab(strategy="random", estimator=FAST, budget=30, objective="latency_ms<=4")
+    lab.objective.value = "latency_ms<=bogus"
+    assert lab.run_button.disabled and any("latency_ms" in p for p in lab.problems())
+    lab.objective.value = "latency_ms<=4"
+    assert not lab.run_button.disabled
+    lab.run()
+    assert lab.wait(60) and lab.state == "finished", lab.error.value
+    lab.tabs.selected_index = lab._shown.index("Pareto")
+    spec = lab.panels["Pareto"].pane.spec
+    assert any(t["name"] == "limit latency_ms = 4" for t in spec["data"]), [t["name"] for t in spec["data"]]

@@ -62,7 +62,7 @@ class Lab:
     def __init__(self, space: str = "nb201", strategy: str | None = None, estimator: str | None = None,
                  dataset: str | None = None, budget: int = 30, device: str = "cpu", seed: int = 0, store=None,
                  strategy_options: dict | None = None, estimator_options: dict | None = None,
-                 refresh_hz: float = 4.0):
+                 objective: str | None = None, refresh_hz: float = 4.0):
         if not widgets_available():
             raise ImportError("Lab needs ipywidgets, plotly and anywidget: pip install 'nasbench_lab[lab]' "
                               "(the panels in nasbench_lab.widgets still draw static figures without them)")
@@ -85,6 +85,10 @@ class Lab:
         self.seed = w.IntText(value=seed, description="seed", layout=lay)
         self.store = w.Text(value="" if store is None else str(store), placeholder="(no store)",
                             description="store", layout=lay)
+        self.objective = w.Text(value=objective or "", placeholder="accuracy (or e.g. latency_ms<=4)",
+                                description="objective", layout=w.Layout(width="490px"), continuous_update=False,
+                                tooltip="What the search maximises: accuracy, or with a hard limit such as "
+                                        "latency_ms<=4 or flops<=20M, or a soft penalty params:target=1e5")
         self.preset = w.Dropdown(options=["(custom)"], value="(custom)", description="preset",
                                  layout=w.Layout(width="490px"))
         # The advanced boxes: JSON for options the forms do not have (collapsed by default).
@@ -114,14 +118,14 @@ class Lab:
         self.stop_button.on_click(lambda _: self.stop())
         self.strategy.observe(self._on_strategy, names="value")
         self.estimator.observe(lambda _: self._show_forms(), names="value")
-        for ctl in (self.budget, self.dataset, self.strategy_options, self.estimator_options):
+        for ctl in (self.budget, self.dataset, self.strategy_options, self.estimator_options, self.objective):
             ctl.observe(lambda _: self._update(), names="value")
         self.preset.observe(self._on_preset, names="value")
         self.tabs.observe(self._on_tab, names="selected_index")
         self.widget = w.VBox([
             w.HBox([self.space, self.strategy, self.estimator, self.dataset]),
             w.HBox([self.budget, self.device, self.seed, self.store]),
-            w.HBox([self.preset]),
+            w.HBox([self.preset, self.objective]),
             w.HBox([self.strategy_box, self.estimator_box], layout=w.Layout(align_items="flex-start")),
             self.advanced, self.advice,
             w.HBox([self.run_button, self.stop_button, self.progress, self.status]),
@@ -251,6 +255,12 @@ class Lab:
                 self._advanced(text, what)
             except ValueError as exc:
                 out.append(str(exc))
+        if self.objective.value.strip():
+            from nasbench_lab.objectives import parse_objective
+            try:
+                parse_objective(self.objective.value.strip())
+            except ValueError as exc:
+                out.append(str(exc))
         return out
 
     def warnings(self) -> list[str]:
@@ -328,7 +338,8 @@ class Lab:
         return {"space": self.space.value, "strategy": self.strategy.value, "estimator": self.estimator.value,
                 "dataset": self.dataset.value, "budget": int(self.budget.value), "device": self.device.value,
                 "seed": int(self.seed.value), "store": self.store.value.strip() or None,
-                "strategy_options": strategy_opts or None, "estimator_options": estimator_opts or None}
+                "strategy_options": strategy_opts or None, "estimator_options": estimator_opts or None,
+                "objective": self.objective.value.strip() or None}
 
     @property
     def running(self) -> bool:

@@ -242,7 +242,7 @@ class RankingView(View):
 class ParetoView(View):
     """Accuracy vs latency / FLOPs / parameters of every evaluation, with the Pareto front."""
 
-    kinds = ("evaluation",)
+    kinds = ("run_started", "evaluation")
     title = "Pareto"
     COSTS = ("latency_ms", "flops", "params")
 
@@ -264,9 +264,15 @@ class ParetoView(View):
         cost = self.cost
         if cost is None:                          # the first cost the evaluations actually carry
             cost = next((c for c in self.COSTS if viz.pareto_points(evs, c)), "latency_ms")
+            for p in records(evs, "run_started"):  # ... or the one the objective limits
+                spec_ = str((p.get("config") or {}).get("objective") or "")
+                cost = next((c for c in self.COSTS if f"{c}<=" in spec_ and viz.pareto_points(evs, c)), cost)
         if not viz.pareto_points(evs, cost):
             return empty_spec(f"evaluations with {cost} appear here")
-        return viz.pareto_spec(evs, cost=cost)
+        objective = None                          # the run's objective: its limit on this cost is drawn
+        for p in records(evs, "run_started"):
+            objective = (p.get("config") or {}).get("objective") or objective
+        return viz.pareto_spec(evs, cost=cost, objective=objective)
 
     @property
     def widget(self):

@@ -12,7 +12,7 @@ import zlib
 # Fixed colours for the ops the lab's spaces use, so one op has one colour in every figure.
 OP_COLOURS = {
     # NB201
-    "none": "#c7c7c7", "skip_connect": "#ff7f0e", "nor_conv_1x1": "#6baed6", "nor_conv_3x3": "#1f77b4",
+    "none": "#c7c7c7", "skip_connect": "#ff7f0e", "nor_conv_1x1": "#9467bd", "nor_conv_3x3": "#1f77b4",
     "avg_pool_3x3": "#2ca02c",
     # DARTS
     "max_pool_3x3": "#98df8a", "sep_conv_3x3": "#9467bd", "sep_conv_5x5": "#c5b0d5", "sep_conv_7x7": "#7b4173",
@@ -44,6 +44,20 @@ def op_colour(op: str) -> str:
     if "+" in op:                                   # two ops on one DARTS edge: colour of the first
         return op_colour(op.split("+")[0])
     return _PALETTE[zlib.crc32(str(op).encode()) % len(_PALETTE)]
+
+
+def data_range(values, extra=(), pad: float = 0.08, lo: float = 0.0, hi: float = 1.0) -> list:
+    """A y range around ``values`` (and ``extra``, e.g. the uniform level), padded, clipped to [lo, hi].
+
+    Why not a fixed 0-1: weights that move from 0.20 to 0.26 are a flat line on a 0-1 axis; the lesson
+    (the alphas leave uniform) must be visible at the scale they actually move.
+    """
+    vals = [float(v) for v in [*values, *extra] if v is not None]
+    if not vals:
+        return [lo, hi]
+    a, b = min(vals), max(vals)
+    span = max(b - a, 0.02)
+    return [max(lo, a - pad * span), min(hi, b + pad * span)]
 
 
 def series_colour(i: int) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ._spec import base_layout, grid, axis_ref, axis_name, op_colour, spec, to_figure
+from ._spec import axis_name, axis_ref, base_layout, data_range, grid, op_colour, spec, to_figure
 from .dag import alpha_dag_spec
 from .records import alpha_history, records
 
@@ -38,16 +38,25 @@ def alpha_evolution_spec(events, cell: str | None = None, edges: list | None = N
     data, shown = [], set()
     for k, (c, e, _) in enumerate(panels):
         h = hist[c]
+        panel_ys = []
         for o, op in enumerate(h["ops"]):
             ys = [w[e][o] if e < len(w) and o < len(w[e]) else None for w in h["weights"]]
+            panel_ys += ys
             data.append({"type": "scatter", "mode": "lines", "x": h["epochs"], "y": ys, "name": op,
                          "legendgroup": op, "showlegend": op not in shown, "xaxis": axis_ref("x", k),
                          "yaxis": axis_ref("y", k), "line": {"color": op_colour(op), "width": 1.8},
                          "hovertemplate": f"{op}<br>epoch %{{x}}: %{{y:.3f}}<extra></extra>"})
             shown.add(op)
-        layout[axis_name("y", k)].update({"range": [0, 1.02], "showticklabels": k % cols == 0,
-                                          "tickfont": {"size": 8}})
-        layout[axis_name("x", k)].update({"tickfont": {"size": 8}})
+        uniform = 1.0 / max(1, len(h["ops"]))
+        if h["epochs"]:                 # the start: every op at 1/n_ops; the lesson is leaving this line
+            data.append({"type": "scatter", "mode": "lines", "x": [min(h["epochs"]), max(h["epochs"])],
+                         "y": [uniform, uniform], "name": f"uniform 1/{len(h['ops'])}", "legendgroup": "uniform",
+                         "showlegend": "uniform" not in shown, "xaxis": axis_ref("x", k), "yaxis": axis_ref("y", k),
+                         "line": {"color": "#555555", "width": 1, "dash": "dash"}, "hoverinfo": "skip"})
+            shown.add("uniform")
+        layout[axis_name("y", k)].update({"range": data_range(panel_ys, [uniform]), "showticklabels": True,
+                                          "tickfont": {"size": 9}, "nticks": 4})
+        layout[axis_name("x", k)].update({"tickfont": {"size": 9}})
     return spec(data, layout)
 
 

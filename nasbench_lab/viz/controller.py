@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ._spec import axis_name, axis_ref, base_layout, grid, op_colour, series_colour, spec, to_figure
+from ._spec import axis_name, axis_ref, base_layout, data_range, grid, op_colour, series_colour, spec, to_figure
 from .records import controller_history
 
 
@@ -23,7 +23,7 @@ def _choice_names(h: dict, choices, space, n_dec: int) -> list:
     return [[str(c) for c in row] for row in choices] + [None] * max(0, n_dec - len(choices))
 
 
-def controller_spec(events, choices=None, space=None, max_decisions: int = 12, cols: int = 4,
+def controller_spec(events, choices=None, space=None, max_decisions: int = 12, cols: int = 3,
                     title: str | None = None) -> dict:
     """``choices``: names per decision (else the events' own, else ``space.decisions()``, else indices)."""
     h = controller_history(events)
@@ -38,22 +38,36 @@ def controller_spec(events, choices=None, space=None, max_decisions: int = 12, c
     titles += ["reward vs baseline", "entropy"]
     head = title or ("controller probabilities per decision" +
                      (f" (first {len(shown_dec)} of {n_dec})" if n_dec > len(shown_dec) else ""))
-    layout = base_layout(head, height=max(320, 60 + 190 * rows))
-    layout.update(grid(rows, cols, titles, hspace=0.05, vspace=0.3 / max(rows, 1), top=0.94))
+    # why 3 columns and 240 px a row: 8 panels in 4 columns left ticks unreadable (issue 12)
+    layout = base_layout(head, height=max(340, 90 + 240 * rows))
+    layout.update(grid(rows, cols, titles, hspace=0.08, vspace=0.32 / max(rows, 1), top=0.93))
     data, legend_done = [], set()
     for k, d in enumerate(shown_dec):
         n_choice = max([len(p[d]) for p in probs if d < len(p)] + [0])
+        panel_ys = []
         for c in range(n_choice):
             label = names[d][c] if names[d] and c < len(names[d]) else f"choice {c}"
             colour = op_colour(label) if names[d] else series_colour(c)
             ys = [p[d][c] if d < len(p) and c < len(p[d]) else None for p in probs]
+            panel_ys += ys
             data.append({"type": "scatter", "mode": "lines", "x": h["steps"], "y": ys, "name": label,
                          "legendgroup": label, "showlegend": label not in legend_done, "xaxis": axis_ref("x", k),
                          "yaxis": axis_ref("y", k), "line": {"color": colour, "width": 1.8},
                          "hovertemplate": f"{label}<br>step %{{x}}: %{{y:.3f}}<extra></extra>"})
             legend_done.add(label)
-        layout[axis_name("y", k)].update({"range": [0, 1.02], "tickfont": {"size": 8}})
-        layout[axis_name("x", k)].update({"tickfont": {"size": 8}})
+        extra = []
+        if n_choice and h["steps"]:     # the untrained policy: every choice at 1/n; learning leaves it
+            uniform = 1.0 / n_choice
+            extra = [uniform]
+            data.append({"type": "scatter", "mode": "lines", "x": [min(h["steps"]), max(h["steps"])],
+                         "y": [uniform, uniform], "name": "uniform 1/n", "legendgroup": "uniform",
+                         "showlegend": "uniform" not in legend_done, "xaxis": axis_ref("x", k),
+                         "yaxis": axis_ref("y", k), "line": {"color": "#555555", "width": 1, "dash": "dash"},
+                         "hoverinfo": "skip"})
+            legend_done.add("uniform")
+        layout[axis_name("y", k)].update({"range": data_range(panel_ys, extra), "tickfont": {"size": 10},
+                                          "nticks": 5})
+        layout[axis_name("x", k)].update({"tickfont": {"size": 10}})
     kr, ke = len(shown_dec), len(shown_dec) + 1
     for key, colour, dash in (("reward_mean", "#2ca02c", "solid"), ("baseline", "#7f7f7f", "dash")):
         data.append({"type": "scatter", "mode": "lines+markers", "x": h["steps"], "y": h[key], "name": key,
@@ -62,7 +76,7 @@ def controller_spec(events, choices=None, space=None, max_decisions: int = 12, c
     data.append({"type": "scatter", "mode": "lines", "x": h["steps"], "y": h["entropy"], "name": "entropy",
                  "xaxis": axis_ref("x", ke), "yaxis": axis_ref("y", ke), "line": {"color": "#9467bd"}})
     for k in (kr, ke):
-        layout[axis_name("x", k)].update({"title": {"text": "step"}, "tickfont": {"size": 8}})
+        layout[axis_name("x", k)].update({"title": {"text": "step"}, "tickfont": {"size": 10}})
     return spec(data, layout)
 
 

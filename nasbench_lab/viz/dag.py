@@ -242,8 +242,14 @@ def alpha_graph(edges: list, ops: list, weights: list, cell: str | None = None) 
     return g
 
 
+MIN_KEPT_OPACITY = 0.55
+"""Opacity floor of a kept edge: near-uniform alphas (the first epochs) must still draw a visible cell."""
+MIN_DROPPED_OPACITY = 0.3
+"""Opacity floor of an edge the discretisation drops (faint, dotted, but there)."""
+
+
 def alpha_edge_style(u, v, d: dict) -> dict:
-    """Width and opacity by the strongest op's weight, relative to the uniform 1/n_ops start."""
+    """Width and opacity by the strongest op's weight, relative to the uniform 1/n_ops start (with floors)."""
     if not d.get("mixed"):
         return default_edge_style(u, v, d)
     n = max(2, d.get("n_ops", 2))
@@ -252,9 +258,11 @@ def alpha_edge_style(u, v, d: dict) -> dict:
     ranked = sorted(d.get("weights", {}).items(), key=lambda kv: -kv[1])
     hover = f"{d.get('name', f'{u}->{v}')}<br>" + "<br>".join(f"{op}: {w:.3f}" for op, w in ranked)
     if not d.get("kept"):      # dropped by the discretisation: faint, dotted, no label (hover still tells)
-        return {"colour": op_colour(d["op"]), "width": 1.0 + 2.0 * rel, "opacity": 0.15 + 0.35 * rel,
+        return {"colour": op_colour(d["op"]), "width": 1.2 + 1.8 * rel,
+                "opacity": MIN_DROPPED_OPACITY + (0.6 - MIN_DROPPED_OPACITY) * rel,
                 "dash": "dot", "label": None, "legend": d["op"], "hover": hover}
-    return {"colour": op_colour(d["op"]), "width": 1.0 + 9.0 * rel, "opacity": 0.25 + 0.75 * rel,
+    return {"colour": op_colour(d["op"]), "width": 2.0 + 8.0 * rel,
+            "opacity": MIN_KEPT_OPACITY + (1.0 - MIN_KEPT_OPACITY) * rel,
             "dash": "solid", "label": f"{d['op']} {s:.2f}", "legend": d["op"], "hover": hover}
 
 

@@ -11,6 +11,8 @@ from ._spec import BEST, HIGHLIGHT, REMOVED, base_layout, spec, to_figure
 from .records import as_record, evaluation_rows, pareto_front, rank_stats
 
 # Metric names under which a one-shot score may sit in an evaluation's metrics.
+POINT = "#1f77b4"
+
 ONE_SHOT_KEYS = ("oneshot_score", "one_shot_score", "supernet_acc", "inherited_acc", "proxy_score")
 
 
@@ -48,8 +50,9 @@ def ranking_spec(pred, true, archs=None, k: int = 5, x_label: str = "one-shot sc
     hover = [f"{archs[i]}<br>{x_label} {pred[i]:.3f}<br>{y_label} {true[i]:.3f}" for i in idx]
     data = [{"type": "scatter", "mode": "markers", "x": list(pred), "y": list(true), "name": "architectures",
              "text": hover, "hoverinfo": "text",
-             "marker": {"size": 8, "color": [HIGHLIGHT if i in top_true else "#1f77b4" for i in idx],
-                        "opacity": 0.8}}]
+             # why one colour: per-point colours made the legend swatch disagree with the points; the
+             # true top-k get their own (red circle) trace instead
+             "marker": {"size": 8, "color": POINT, "opacity": 0.8}}]
     if st:
         kk = st["k"]
         data.append({"type": "scatter", "mode": "markers", "x": [pred[i] for i in sorted(top_true)],
@@ -91,8 +94,24 @@ def pareto_points(items, cost: str = "latency_ms", acc: str = "val_acc") -> list
     return out
 
 
+def objective_limit(objective, cost: str) -> float | None:
+    """The hard limit an objective puts on ``cost`` (``'latency_ms<=4'`` -> 4.0), else None."""
+    if not objective:
+        return None
+    try:
+        from ..objectives import parse_objective
+        obj = parse_objective(objective)
+    except (ValueError, TypeError):
+        return None
+    return next((float(c.limit) for c in getattr(obj, "limits", ()) if c.metric == cost), None)
+
+
 def pareto_spec(items, cost: str = "latency_ms", acc: str = "val_acc", log_x: bool | None = None,
-                title: str | None = None) -> dict:
+                title: str | None = None, limit: float | None = None, objective: str | None = None) -> dict:
+    """``limit`` (or the ``<=`` limit of ``objective`` on ``cost``): drawn as a dashed line, the points past
+    it marked with a cross (they are what the constrained search had to refuse)."""
+    if limit is None:
+        limit = objective_limit(objective, cost)
     pts = pareto_points(items, cost, acc)
     costs, accs = [p["cost"] for p in pts], [p["acc"] for p in pts]
     front = pareto_front(costs, accs)
@@ -105,13 +124,27 @@ def pareto_spec(items, cost: str = "latency_ms", acc: str = "val_acc", log_x: bo
             {"type": "scatter", "mode": "lines+markers", "x": [costs[i] for i in front], "y": [accs[i] for i in front],
              "name": "Pareto front", "text": [pts[i]["arch"] for i in front], "hoverinfo": "text+x+y",
              "line": {"color": HIGHLIGHT, "shape": "hv", "width": 2}, "marker": {"size": 10, "color": HIGHLIGHT}}]
+    past = [i for i in idx if limit is not None and costs[i] > limit]
+    if limit is not None:
+        data.append({"type": "scatter", "mode": "markers", "x": [costs[i] for i in past],
+                     "y": [accs[i] for i in past], "name": f"past the limit {cost} <= {limit:g}",
+                     "text": [pts[i]["arch"] for i in past], "hoverinfo": "text+x+y",
+                     "marker": {"size": 11, "color": "#000000", "symbol": "x-thin", "line": {"width": 2,
+                                                                                              "color": "#000000"}}})
+        ys = accs or [0.0]
+        data.append({"type": "scatter", "mode": "lines", "x": [limit, limit], "y": [min(ys), max(ys)],
+                     "name": f"limit {cost} = {limit:g}", "hoverinfo": "skip",
+                     "line": {"color": "#000000", "dash": "dash", "width": 1.5}})
     if log_x is None:                      # FLOPs and parameters span decades; latencies rarely do
         pos = [c for c in costs if c > 0]
         log_x = bool(pos) and max(pos) / min(pos) > 50
     xaxis = {"title": {"text": _COST_LABELS.get(cost, cost)}}
     if log_x:
         xaxis["type"] = "log"
-    layout = base_layout(title or f"{acc} vs {_COST_LABELS.get(cost, cost)}: {len(front)} of {len(pts)} on the front",
+    head = f"{acc} vs {_COST_LABELS.get(cost, cost)}: {len(front)} of {len(pts)} on the front"
+    if limit is not None:
+        head += f"; {len(past)} past the limit {cost} <= {limit:g}"
+    layout = base_layout(title or head,
                          height=400, xaxis=xaxis, yaxis={"title": {"text": acc}})
     return spec(data, layout)
 
