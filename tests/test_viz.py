@@ -418,3 +418,13 @@ def test_pareto_draws_the_objective_limit_and_marks_points_past_it():
     past = next(t for t in s["data"] if t["name"].startswith("past the limit"))
     assert past["x"] == [5.0, 6.0] and "2 past the limit" in s["layout"]["title"]["text"]
     assert not any(t["name"].startswith("limit") for t in viz.pareto_spec(rows, cost="latency_ms")["data"])
+
+
+def test_no_95_band_from_fewer_than_3_seeds():
+    two = viz.anytime_spec({"random": [vs.evaluation_stream(8, seed=k) for k in range(2)]})
+    assert not any(t.get("fill") == "tonexty" for t in two["data"])
+    assert "no band" in two["layout"]["title"]["text"]
+    assert "fewer than 3 seeds" in two["layout"]["annotations"][0]["text"] and "random: 2 seeds" in \
+        two["layout"]["annotations"][0]["text"]
+    three = viz.anytime_spec({"random": [vs.evaluation_stream(8, seed=k) for k in range(3)]})
+    assert any(t.get("fill") == "tonexty" for t in three["data"]) and "95 %" in three["layout"]["title"]["text"]

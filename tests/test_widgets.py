@@ -248,6 +248,12 @@ def test_run_browser_replay_and_compare(tmp_path):
     spec = br.panels["Compare"].pane.spec
     assert {t["name"] for t in spec["data"] if t.get("showlegend", True)} >= {"evolution (n=1)", "random (n=1)"}
     assert "evolution" in br.message.value and "random" in br.message.value
+    assert not any(t.get("fill") == "tonexty" for t in spec["data"])       # one seed each: no "95 %" band
+    assert "fewer than 3 seeds" in spec["layout"]["annotations"][0]["text"]
+    table = W.browser.runs_table(list(br._runs.values()))
+    for col in ("dataset", "fidelity", "options"):
+        assert f"<th style='padding:2px 8px'>{col}</th>" in table
+    assert "population=" not in table or "evolution" in table
     br.runs.value = ()
     br.compare_button.click()
     assert "select at least 2" in br.message.value

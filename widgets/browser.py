@@ -72,15 +72,37 @@ def _label(r: dict) -> str:
             f"{r.get('status')} · {r.get('evaluations')} evals · best {best_txt}")
 
 
+def _fidelity_text(cfg: dict) -> str:
+    """How the run's candidates were scored, short: '2 ep, 4000 img' (train), 'setting laptop' (table)."""
+    est = cfg.get("estimator_config") or {}
+    fid = est.get("fidelity")
+    if isinstance(fid, dict):
+        imgs = fid.get("train_subset")
+        return f"{fid.get('epochs')} ep, {'all' if imgs is None else imgs} img"
+    if est.get("setting"):
+        return f"setting {est['setting']}" + (f", epoch {est['epoch']}" if est.get("epoch") else "")
+    if est.get("name") == "synthetic":
+        return "invented"
+    return "-"
+
+
+def _options_text(cfg: dict) -> str:
+    opts = cfg.get("strategy_options") or {}
+    text = ", ".join(f"{k}={v}" for k, v in opts.items()) or "defaults"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def runs_table(runs: list[dict]) -> str:
-    cols = ("run_id", "space", "strategy", "estimator", "seed", "status", "evaluations", "best_val_acc",
-            "best_test_acc")
+    cols = ("run_id", "space", "strategy", "estimator", "dataset", "fidelity", "options", "seed", "status",
+            "evaluations", "best_val_acc", "best_test_acc")
     head = "".join(f"<th style='padding:2px 8px'>{c}</th>" for c in cols)
     body = ""
     for r in runs:
+        cfg = r.get("config") or {}
+        derived = {"dataset": cfg.get("dataset", "-"), "fidelity": _fidelity_text(cfg), "options": _options_text(cfg)}
         cells = []
         for c in cols:
-            v = r.get(c)
+            v = derived[c] if c in derived else r.get(c)
             v = f"{v:.2f}" if isinstance(v, float) else (v[:8] if c == "run_id" and v else v)
             cells.append(f"<td style='padding:2px 8px'>{html.escape(str(v))}</td>")
         body += "<tr>" + "".join(cells) + "</tr>"

@@ -50,13 +50,17 @@ def _curve(run, x: str, y: str):
     return anytime_curve(run, x, y)
 
 
+MIN_BAND_SEEDS = 3
+"""Fewest seeds a confidence band is drawn from."""
+
+
 def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: float = 1.96, points: int = 200,
                  show_runs: bool | None = None, title: str | None = None) -> dict:
     """``runs``: {label: [run, run, ...]} with one run per seed, each an event list, evaluation rows or a
     ready (xs, ys) pair. Draws the mean best-so-far and a mean +- z * standard-error band per label."""
     if not isinstance(runs, dict):
         raise ValueError("runs must be a dict {label: [run per seed, ...]}")
-    data = []
+    data, banded, thin = [], 0, []
     for i, (label, seeds) in enumerate(runs.items()):
         colour = series_colour(i)
         curves = [_curve(r, x, y) for r in seeds]
@@ -74,19 +78,31 @@ def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: floa
                 data.append({"type": "scatter", "mode": "lines", "x": xs, "y": ys, "showlegend": False,
                              "legendgroup": label, "line": {"color": rgba(colour, 0.3), "width": 1, "shape": "hv"},
                              "hoverinfo": "skip", "name": f"{label} (seed)"})
-        if len(curves) > 1:
+        # why 3: a standard error from two seeds is one difference; its "95 %" band is noise drawn as
+        # certainty. Fewer seeds: the runs are drawn and the figure says why there is no band.
+        if len(curves) >= MIN_BAND_SEEDS:
+            banded += 1
             data.append({"type": "scatter", "mode": "lines", "x": b["x"], "y": b["lo"], "showlegend": False,
                          "legendgroup": label, "line": {"width": 0, "shape": "hv"}, "hoverinfo": "skip",
                          "name": f"{label} lower"})
             data.append({"type": "scatter", "mode": "lines", "x": b["x"], "y": b["hi"], "fill": "tonexty",
                          "fillcolor": rgba(colour, 0.18), "line": {"width": 0, "shape": "hv"}, "showlegend": False,
                          "legendgroup": label, "hoverinfo": "skip", "name": f"{label} upper"})
+        else:
+            thin.append(f"{label}: {len(curves)} seed{'s' if len(curves) != 1 else ''}")
         data.append({"type": "scatter", "mode": "lines", "x": b["x"], "y": b["mean"], "legendgroup": label,
                      "name": f"{label} (n={len(curves)})", "line": {"color": colour, "width": 2.5, "shape": "hv"}})
-    head = title or f"best {y} so far (mean and {'95 %' if abs(z - 1.96) < 1e-9 else f'{z} SE'} band over seeds)"
+    what = "95 %" if abs(z - 1.96) < 1e-9 else f"{z} SE"
+    head = title or (f"best {y} so far (mean and {what} band over seeds)" if banded else
+                     f"best {y} so far (mean over seeds; no band)")
     xlabel = "evaluations" if x == "evaluations" else "time (s, simulated where the estimator is a table)"
-    return spec(data, base_layout(head, height=380, xaxis={"title": {"text": xlabel}},
-                                  yaxis={"title": {"text": f"best {y}"}}))
+    layout = base_layout(head, height=380, xaxis={"title": {"text": xlabel}}, yaxis={"title": {"text": f"best {y}"}})
+    if thin:
+        layout["annotations"] = [{"text": f"no {what} band where fewer than {MIN_BAND_SEEDS} seeds: "
+                                          + "; ".join(thin), "x": 0.99, "y": 0.02, "xref": "paper", "yref": "paper",
+                                  "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+                                  "font": {"size": 11, "color": "#666"}, "bgcolor": "rgba(255,255,255,0.85)"}]
+    return spec(data, layout)
 
 
 def anytime_figure(runs: dict, backend: str = "auto", **kw):
