@@ -46,6 +46,8 @@ class MixedOp(nn.Module):
         # The four convolution ops (sep 3x3/5x5, dil 3x3/5x5) all start with ReLU(x): computed once per
         # edge instead of four times (forward and backward), with the same modules and the same result.
         self._relu_first = {k for k, op in enumerate(self.ops) if isinstance(op, (SepConv, DilConv))}
+        self._seps = [k for k, op in enumerate(self.ops) if isinstance(op, SepConv)]
+        self._dils = [k for k, op in enumerate(self.ops) if isinstance(op, DilConv)]
 
     def _after_relu(self, k: int, r: torch.Tensor) -> torch.Tensor:
         op = self.ops[k]
@@ -56,21 +58,65 @@ class MixedOp(nn.Module):
             r = m(r)
         return r
 
+    def _convs_fused(self, x) -> dict:
+        """The outputs of the four conv ops, computed together (the same parameters, the same result).
+
+        Why: at classroom sizes a convolution costs its call overhead more than its arithmetic. The four
+        ops' pointwise 1x1 convs read four different tensors, so they run as ONE grouped conv over the
+        concatenation (weights concatenated at each call, so the modules and their gradients are the
+        usual ones), and their batch norms as one batch norm (it is per channel, so normalising the
+        concatenation is exactly normalising each part); the same for the two sep convs' second units.
+        The depthwise convs differ in kernel and dilation and stay separate.
+        """
+        r = F.relu(x)
+        heads = [self.ops[k][0] for k in self._seps] + [self.ops[k] for k in self._dils]   # (ReLU, dw, pw, BN)
+        y = _pointwise_bn(torch.cat([h[1](r) for h in heads], 1), heads)
+        parts = y.chunk(len(heads), 1)
+        tails = [self.ops[k][1] for k in self._seps]
+        r2 = F.relu(torch.cat(parts[:len(tails)], 1)).chunk(len(tails), 1)
+        y2 = _pointwise_bn(torch.cat([t[1](z) for t, z in zip(tails, r2)], 1), tails).chunk(len(tails), 1)
+        return dict(zip(self._seps + self._dils, list(y2) + list(parts[len(tails):])))
+
     def forward(self, x, w, active=None):
         out = 0
         r = None
+        fused = None
+        if active is None or all(active[k] for k in self._relu_first):
+            fused = self._convs_fused(x)
         for k, op in enumerate(self.ops):
             # 'none' outputs zeros: w * 0 adds nothing and has zero gradient, so it is skipped exactly
             # (its alpha still gets its gradient through the softmax normalisation)
             if k == _NONE or (active is not None and not active[k]):
                 continue
-            if k in self._relu_first:
+            if fused is not None and k in fused:
+                y = fused[k]
+            elif k in self._relu_first:
                 r = F.relu(x) if r is None else r
                 y = self._after_relu(k, r)
             else:
                 y = op(x)
             out = out + w[k] * y
         return out
+
+
+def _pointwise_bn(z: torch.Tensor, units) -> torch.Tensor:
+    """``units`` (ReLU, dw, pw, BN) modules' pointwise convs and batch norms applied to their parts of ``z``
+    (the channel-concatenation of their depthwise outputs) as one grouped conv and one batch norm."""
+    pws, bns = [u[2] for u in units], [u[3] for u in units]
+    y = F.conv2d(z, torch.cat([p.weight for p in pws], 0), groups=len(pws))
+    b0 = bns[0]
+    if b0.training or not b0.track_running_stats:
+        mean = torch.cat([b.running_mean for b in bns])
+        var = torch.cat([b.running_var for b in bns])
+        y = F.batch_norm(y, mean, var, None, None, True, b0.momentum, b0.eps)
+        with torch.no_grad():                     # the updated running statistics back into each module
+            for b, m, v in zip(bns, mean.chunk(len(bns)), var.chunk(len(bns))):
+                b.running_mean.copy_(m)
+                b.running_var.copy_(v)
+                b.num_batches_tracked.add_(1)
+        return y
+    return F.batch_norm(y, torch.cat([b.running_mean for b in bns]), torch.cat([b.running_var for b in bns]),
+                        None, None, False, 0.0, b0.eps)
 
 
 class SearchCell(nn.Module):
