@@ -241,6 +241,87 @@ def test_lab_in_jupyterlab(jupyter):
     assert timings["second_cell_s"] < 10 and timings["stop_s"] < 5, timings
 
 
+PRESET_CELL = """\
+from nasbench_lab.widgets import Lab
+lab = Lab(space="nb201", strategy="evolution", device="cpu", seed=0)
+lab"""
+
+
+def _field(page, name: str):
+    """The input of the form field whose label is ``name`` (scoped to the outputs)."""
+    return page.locator(f".jp-OutputArea .widget-inline-hbox:has(> label.widget-label:text-is('{name}')) input")
+
+
+def test_lab_forms_and_an_evolution_preset(jupyter):
+    """What a student does first: pick the classroom preset, mistype a value (the form says what is wrong,
+    next to the field, and Run is disabled), correct it, run, and watch members leave the population;
+    no console errors on the way. Screenshots: lab_form_error.png, lab_preset_population.png."""
+    from playwright.sync_api import sync_playwright
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    nb = json.loads((jupyter["root"] / "lab.ipynb").read_text())
+    nb["cells"] = [nb["cells"][0], {**nb["cells"][1], "source": PRESET_CELL, "id": "cell-preset"}]
+    (jupyter["root"] / "preset.ipynb").write_text(json.dumps(nb, indent=1))
+    console = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
+        try:
+            page.goto(f"{jupyter['url']}/lab/tree/preset.ipynb?token={jupyter['token']}")
+            page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=90_000)
+            page.wait_for_selector(".jp-StatusBar-Widget:has-text('Idle')", timeout=90_000)
+            _run_cell(page, 0)
+            run = page.locator('.jp-OutputArea button:has-text("Run")')
+            run.wait_for(timeout=120_000)
+            # no JSON box in the default view: the advanced accordion is collapsed
+            assert not page.locator(".jp-OutputArea input[type=text]").filter(has_text="{}").count()
+            preset = page.locator(".jp-OutputArea .widget-dropdown:has(> label:text-is('preset')) select")
+            label = next(o for o in preset.locator("option").all_inner_texts() if o.startswith("classroom"))
+            preset.select_option(label=label)
+            _wait_for(lambda: _field(page, "population").input_value() == "8", 30, "the preset's population")
+            assert _field(page, "epochs").input_value() == "1"           # the training fidelity is a form too
+
+            sample = _field(page, "sample")
+            sample.fill("50")
+            sample.press("Enter")
+            msg = page.locator(".jp-OutputArea :text('sample must be an integer in [1, population=8], got 50')")
+            msg.wait_for(timeout=30_000)
+            _wait_for(lambda: run.is_disabled(), 30, "Run to be disabled")
+            assert "Traceback" not in page.locator(".jp-OutputArea").first.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "lab_form_error.png"), full_page=True)
+            sample.fill("3")
+            sample.press("Enter")
+            _wait_for(lambda: not run.is_disabled(), 30, "Run to be enabled again")
+            assert msg.count() == 0
+
+            run.click()
+            page.wait_for_selector('.jp-OutputArea :text("running")', timeout=30_000)
+            page.wait_for_selector('.jp-OutputArea :text("s on it")', timeout=60_000)       # the heartbeat
+            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Population')").click()
+
+            def removed():
+                titles = page.evaluate(_TITLES_JS, ".jp-OutputArea .js-plotly-plot")
+                return next((t for t in titles if "removed" in t and " 0 removed" not in t), None)
+            title = _wait_for(removed, 240, "members to leave the population", step=1.0)
+            assert "8 alive" in title, title
+            page.screenshot(path=str(ARTIFACTS / "lab_preset_population.png"), full_page=True)
+            page.locator('.jp-OutputArea button:has-text("Stop")').click()
+            page.wait_for_selector('.jp-OutputArea :text("stopped")', timeout=30_000)
+            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Best DAG')").click()
+            titles = _wait_for(lambda: [t for t in page.evaluate(_TITLES_JS, ".jp-OutputArea .js-plotly-plot")
+                                        if t.startswith("best so far")], 30, "the best DAG after Stop")
+            page.screenshot(path=str(ARTIFACTS / "lab_preset_stopped_dag.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "lab_preset_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert not console, console
+
+
 def test_lab_in_voila(tmp_path):
     """The same notebook as a Voila app: the widgets render, Run fills the plot, Stop stops it."""
     _needs_browser()

@@ -130,7 +130,7 @@ class OptionsForm:
         for s in specs:
             ctl = self._control(w, s, style)
             ctl.tooltip = s.doc or s.name
-            msg = w.HTML(value="", layout=w.Layout(width="auto"))
+            msg = w.HTML(value="", layout=w.Layout(width="auto", max_width="300px"))
             self.controls[s.name], self.messages[s.name] = ctl, msg
             ctl.observe(lambda _c: self.validate(), names="value")
             rows.append(w.HBox([ctl, msg], layout=w.Layout(align_items="center")))

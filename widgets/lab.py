@@ -126,7 +126,8 @@ class Lab:
             w.HBox([self.space, self.strategy, self.estimator, self.dataset]),
             w.HBox([self.budget, self.device, self.seed, self.store]),
             w.HBox([self.preset, self.objective]),
-            w.HBox([self.strategy_box, self.estimator_box], layout=w.Layout(align_items="flex-start")),
+            w.HBox([self.strategy_box, self.estimator_box],       # wrap: a long message never clips a form
+                   layout=w.Layout(align_items="flex-start", flex_flow="row wrap", grid_gap="0 24px")),
             self.advanced, self.advice,
             w.HBox([self.run_button, self.stop_button, self.progress, self.status]),
             self.error, self.tabs])
