@@ -270,7 +270,9 @@ def test_lab_forms_and_an_evolution_preset(jupyter):
         page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
         try:
-            page.goto(f"{jupyter['url']}/lab/tree/preset.ipynb?token={jupyter['token']}")
+            # its own workspace: the other test's notebook, restored in the default one, would hold a
+            # second (hidden) Run button and cells that every selector below would also match
+            page.goto(f"{jupyter['url']}/lab/workspaces/preset/tree/preset.ipynb?reset&token={jupyter['token']}")
             page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=90_000)
             page.wait_for_selector(".jp-StatusBar-Widget:has-text('Idle')", timeout=90_000)
             _run_cell(page, 0)
