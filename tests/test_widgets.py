@@ -448,3 +448,25 @@ def test_lab_pareto_shows_the_objective_limit():
     lab.tabs.selected_index = lab._shown.index("Pareto")
     spec = lab.panels["Pareto"].pane.spec
     assert any(t["name"] == "limit latency_ms = 4" for t in spec["data"]), [t["name"] for t in spec["data"]]
+
+
+def test_a_failed_run_clears_the_old_plots_and_stop_keeps_the_best_dag():
+    lab = _lab(strategy="evolution", estimator=FAST, budget=30)
+    lab.run()
+    assert lab.wait(60) and lab.state == "finished"
+    assert lab.panels["History"].pane.points() > 0
+    lab.strategy_options.value = json.dumps({"no_such_option": 1})           # the next run fails at once
+    lab.run()
+    assert lab.wait(30) and lab.state == "failed"
+    for name in lab._shown:                                                    # no panel shows the old run
+        assert lab.panels[name].pane.points() == 0, name
+    lab.strategy_options.value = "{}"
+    if FAST == "synthetic":
+        lab.estimator_form.controls["delay"].value = 0.05
+    lab.budget.value = 10000
+    lab.run()
+    assert _wait(lambda: lab.panels["History"].pane.points() >= 5, 30)
+    lab.stop()
+    assert lab.wait(5) and lab.state == "stopped"
+    title = lab.panels["Best DAG"].pane.spec["layout"]["title"]["text"]
+    assert title.startswith("best so far") and lab.panels["Best DAG"].pane.points() > 0

@@ -74,7 +74,7 @@ def controller_spec(events, choices=None, space=None, max_decisions: int = 12, c
                      "xaxis": axis_ref("x", kr), "yaxis": axis_ref("y", kr), "marker": {"size": 4},
                      "line": {"color": colour, "dash": dash}})
     data.append({"type": "scatter", "mode": "lines", "x": h["steps"], "y": h["entropy"], "name": "entropy",
-                 "xaxis": axis_ref("x", ke), "yaxis": axis_ref("y", ke), "line": {"color": "#9467bd"}})
+                 "xaxis": axis_ref("x", ke), "yaxis": axis_ref("y", ke), "line": {"color": "#8c564b"}})
     for k in (kr, ke):
         layout[axis_name("x", k)].update({"title": {"text": "step"}, "tickfont": {"size": 10}})
     return spec(data, layout)
