@@ -279,7 +279,8 @@ def test_lab_forms_and_an_evolution_preset(jupyter):
             run = page.locator('.jp-OutputArea button:has-text("Run")')
             run.wait_for(timeout=120_000)
             # no JSON box in the default view: the advanced accordion is collapsed
-            assert not page.locator(".jp-OutputArea input[type=text]").filter(has_text="{}").count()
+            advanced = page.locator(".jp-OutputArea .widget-inline-hbox:has(> label:text-is('strategy opts')) input")
+            assert advanced.count() == 1 and not advanced.is_visible()
             preset = page.locator(".jp-OutputArea .widget-dropdown:has(> label:text-is('preset')) select")
             label = next(o for o in preset.locator("option").all_inner_texts() if o.startswith("classroom"))
             preset.select_option(label=label)
