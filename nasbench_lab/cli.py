@@ -103,7 +103,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--objective", default="accuracy",
                    help="what to maximise: accuracy, a hard limit 'flops<=20e6', a MnasNet penalty "
-                        "'latency_ms:target=5,w=-0.07', or terms joined by ';' (metrics: params, flops, latency_ms)")
+                        "'latency_ms:target=5,w=-0.07', or terms joined by ';' (metrics: params, macs, flops, latency_ms)")
     _add_execution(s)
     _add_fidelity(s)
     _add_store_commands(sub)
@@ -365,19 +365,13 @@ def _executor(args):
     return get_executor(name, **opts)                  # a context manager: workers released on exit
 
 
-def _duration(seconds: float) -> str:
-    for unit, size in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= 2 * size:
-            return f"{seconds / size:,.0f} {unit}"
-    return f"{seconds:.0f} s"
-
-
 def _warn_cost(ev) -> None:
     """One line on stderr when a run is estimated to take long (also without a terminal)."""
     est = ev.payload.get("estimated_seconds") if ev.kind == "run_started" else None
     if est and est > 900:
+        from .search import format_duration
         b = ev.payload["budget"]
-        sys.stderr.write(f"nasbench-lab: note: {b:,} evaluations at this fidelity will take about {_duration(est)} "
+        sys.stderr.write(f"nasbench-lab: note: {b:,} evaluations at this fidelity will take about {format_duration(est)} "
                          f"here ({est / b:.1f} s each); Ctrl-C stops, `resume` continues\n")
 
 
@@ -399,8 +393,9 @@ class _progress:
         p = ev.payload
         if ev.kind == "run_started":
             unit = "epoch" if self.family == "one-shot" else "eval"
+            from .search import format_duration
             est = p.get("estimated_seconds")
-            desc = f"{p['strategy']} on {p['space']}" + (f" (~{_duration(est)} est.)" if est else "")
+            desc = f"{p['strategy']} on {p['space']}" + (f" (~{format_duration(est)} est.)" if est else "")
             self.bar = tqdm(total=p["budget"], unit=unit, desc=desc, file=sys.stderr)
         elif self.bar is None:
             return

@@ -48,6 +48,16 @@ class SearchResult:
 ESTIMATE_FROM = 25
 """Multi-trial runs of at least this many evaluations time one training step first and report
 ``estimated_seconds`` in their ``run_started`` event (the CLI warns when that is long)."""
+
+
+def format_duration(seconds: float) -> str:
+    """A duration for people: "40 s", "12 min", "3 h", "2 days" (used by the CLI's note and the Lab)."""
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
 MAX_BUDGET = 10_000_000
 """More evaluations (or epochs) than anyone can mean; a typo such as 1000000000 is refused, not run."""
 

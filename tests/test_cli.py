@@ -77,3 +77,41 @@ def test_latency_objective_makes_the_train_estimator_measure_latency():
     plain = nl.search("nb201", "random", "train", budget=1, dataset="synthetic", device="cpu",
                       estimator_options={"fidelity": {"epochs": 1, "train_subset": 128, "skeleton": {"C": 4, "N": 1}}})
     assert "latency_ms" not in plain.evaluations[0].metrics     # measured only when asked (it is noisy)
+
+
+def test_a_large_budget_answers_with_its_cost_before_it_starts():
+    """5,000 evaluations at 200 epochs each: one stderr note with the estimate comes before any
+    evaluation ends (read here while the run is still in its first training, then stopped)."""
+    import os
+    import time
+    cmd = [sys.executable, "-m", "nasbench_lab.cli", "search", "--space", "nb201", "--strategy", "random",
+           "--estimator", "train", "--dataset", "synthetic", "--device", "cpu", "--budget", "5000",
+           "--epochs", "200", "--train-subset", "256", "--skeleton", '{"C": 4, "N": 1}', "--no-progress"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "NASBENCH_LAB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    try:
+        t0 = time.monotonic()
+        line = p.stderr.readline()                 # blocks until the note (or the end of the process)
+        assert time.monotonic() - t0 < 120
+    finally:
+        p.kill()
+        p.wait()
+    assert line.startswith("nasbench-lab: note: 5,000 evaluations at this fidelity will take about "), line
+    assert "Ctrl-C stops" in line and " s each" in line
+
+
+def test_search_estimates_large_multi_trial_budgets_only():
+    from nasbench_lab import search
+    from nasbench_lab.search import StopFlag
+    seen = []
+    stop = StopFlag()
+
+    def on_event(ev):
+        if ev.kind == "run_started":
+            seen.append(ev.payload["estimated_seconds"])
+            stop.set()                               # the estimate is all this test wants
+    fid = {"epochs": 1, "train_subset": 64, "val_subset": 50, "test_subset": 0, "batch_size": 16}
+    search(space="nb201", strategy="random", estimator="train", dataset="synthetic", device="cpu", budget=1000,
+           estimator_options={"fidelity": fid}, on_event=on_event, stop=stop)
+    search(space="nb201", strategy="random", estimator="synthetic", budget=3, on_event=on_event)
+    assert seen[0] is not None and seen[0] > 0 and seen[1] is None

@@ -104,6 +104,28 @@ def test_lab_stop_during_training(one_torch_thread):
     assert lab.state == "stopped" and lab.result.evaluations == []        # a stopped training is not scored
 
 
+def test_lab_status_shows_the_cost_estimate_of_a_large_budget(one_torch_thread):
+    """A large budget at a training fidelity: the status line says what the whole run will cost, from
+    the first heartbeat on (before the first evaluation ends), in the warning colour when it is long."""
+    fid = {"epochs": 200, "train_subset": 256, "val_subset": 100, "test_subset": 0, "batch_size": 16}
+    lab = _lab(strategy="random", estimator="train", dataset="synthetic", budget=5000,
+               estimator_options={"fidelity": fid})
+    lab.run_button.click()
+    try:
+        assert _wait(lambda: "estimated" in lab.status.value, 20), lab.status.value
+        assert lab.result is None or not lab.result.evaluations                 # nothing evaluated yet
+        assert lab._estimate > 900                                               # 5,000 x 200 epochs
+        assert "Stop ends it" in lab.status.value and "color:#a05a00" in lab.status.value
+        from nasbench_lab.search import format_duration
+        assert f"of about {format_duration(lab._estimate)}" in lab.status.value
+    finally:
+        lab.stop()
+        assert lab.wait(10)
+    small = _lab(strategy="random", estimator=FAST, budget=5, dataset="synthetic")
+    small.run()
+    assert small.wait(30) and small._estimate is None and "estimated" not in small.status.value
+
+
 def test_lab_kernel_stays_responsive():
     lab = _lab(strategy="random", estimator=FAST, budget=100000,
                estimator_options={"delay": 0.01} if FAST == "synthetic" else None)

@@ -146,6 +146,7 @@ class Lab:
         self._counts = {"evaluation": 0, "epoch": 0}
         self._best = None
         self._epoch = None                  # the last epoch event: (epoch, of), for the heartbeat
+        self._estimate = None               # run_started's estimated_seconds (large multi-trial budgets)
         self._t0 = self._cand_t0 = 0.0
         self.result = None
         self.errors: list[str] = []
@@ -362,7 +363,7 @@ class Lab:
             if hasattr(p, "space"):
                 p.space = params["space"]
         self._seen_kinds, self._counts, self._best, self.result = set(), {"evaluation": 0, "epoch": 0}, None, None
-        self._epoch = None
+        self._epoch, self._estimate = None, None
         self._set_tabs(self._tabs_for_strategy())
         self.progress.max, self.progress.value, self.progress.bar_style = params["budget"], 0, ""
         self._stop_flag = StopFlag()
@@ -440,7 +441,9 @@ class Lab:
                 self._seen_kinds.add(kind)
                 if kind in self._counts:
                     self._counts[kind] += 1
-                if kind == "evaluation":
+                if kind == "run_started":
+                    self._estimate = p.get("estimated_seconds")
+                elif kind == "evaluation":
                     self._best = (p.get("best_arch"), p.get("best_val_acc"))
                     self._epoch, self._cand_t0 = None, time.perf_counter()
                 elif kind == "epoch":
@@ -492,12 +495,27 @@ class Lab:
             if not (one_shot and not done) and self.strategy.value not in ONE_SHOT:
                 ep = f"epoch {epoch[0]}/{epoch[1]} done, " if epoch and epoch[0] is not None else ""
                 now_txt = f" — candidate {done + 1}: {ep}{now - self._cand_t0:.0f} s on it"
-            self.status.value = f"<b>running</b> — {what}{best_txt}{now_txt} — {secs:.1f} s"
+            self.status.value = f"<b>running</b> — {what}{best_txt}{now_txt} — {secs:.1f} s{self._estimate_text()}"
         else:
             colour = {"finished": "green", "stopped": "#b8860b", "failed": "red"}.get(self.state, "black")
             self.status.value = f"<b style='color:{colour}'>{self.state}</b> — {what}{best_txt} — {secs:.1f} s"
             self.progress.bar_style = {"finished": "success", "stopped": "warning", "failed": "danger"}.get(
                 self.state, "")
+
+    def _estimate_text(self) -> str:
+        """" of about 3 h (estimate)": the run's cost as the search timed it before the first evaluation.
+
+        Why in the status line from the start: "budget 5000" at a training fidelity is days of CPU; the
+        student should read that at once and press Stop, not infer it from the progress bar an hour later.
+        """
+        est = self._estimate
+        if not est:
+            return ""
+        from nasbench_lab.search import format_duration
+        long = est > 900
+        style = " style='color:#a05a00'" if long else ""
+        tail = "; Stop ends it" if long else ""
+        return f" <span{style}>of about {format_duration(est)} (estimated{tail})</span>"
 
     def _show_error(self, message: str, kind: str = "error") -> None:
         import html
