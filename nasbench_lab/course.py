@@ -143,7 +143,7 @@ def _cells(nb) -> list[tuple]:
 
 
 def out_of_sync(folder: str | os.PathLike | None = None) -> list[str]:
-    """One line per course notebook in ``folder`` whose .ipynb and .py sources disagree, naming the file
+    """One line per course notebook (or the app) in ``folder`` whose .ipynb and .py sources disagree, naming the file
     and the command that syncs it; ``[]`` when every pair agrees.
 
     Both files are read with jupytext and compared cell by cell (type, source, tags), so a pair that only
@@ -151,7 +151,9 @@ def out_of_sync(folder: str | os.PathLike | None = None) -> list[str]:
     """
     jupytext = _lab_module("jupytext")
     folder = Path(folder) if folder is not None else course_dir()
-    stems = sorted({p.stem for p in folder.glob("[0-9][0-9]_*.ipynb")} | {p.stem for p in folder.glob("[0-9][0-9]_*.py")})
+    # the course notebooks and the classroom app (app.ipynb, not a lesson: no export, no number)
+    stems = sorted({p.stem for pat in ("[0-9][0-9]_*", "app") for p in folder.glob(pat + ".ipynb")} |
+                   {p.stem for pat in ("[0-9][0-9]_*", "app") for p in folder.glob(pat + ".py")})
     problems = []
     for stem in stems:
         ipynb, py = folder / f"{stem}.ipynb", folder / f"{stem}.py"

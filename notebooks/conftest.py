@@ -8,6 +8,8 @@ import os
 
 os.environ.setdefault("NASBENCH_LAB_SCALE", "ci")
 os.environ.setdefault("NASBENCH_LAB_OFFLINE", "1")          # tests never download
+# the classroom app keeps its runs next to itself; under test, in a temporary folder instead
+os.environ.setdefault("NASBENCH_LAB_APP_STORE", os.path.join(__import__("tempfile").mkdtemp(), "runs.sqlite"))
 
 # Why: the notebooks' jupytext sources (00_start_here.py ...) are scripts that run a whole lesson when
 # imported. Their names never match pytest's default test_*.py, but a run with --doctest-modules or a

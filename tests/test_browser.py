@@ -3,8 +3,8 @@
 Opens a generated notebook, runs the Lab cell, clicks Run, watches the live history plot gain points,
 runs a second cell while the search runs (the kernel answers), checks the Population and Best DAG tabs,
 clicks Stop and checks that the plot stops growing. The same notebook served by Voila (when installed)
-gets Run/Stop too. Screenshots go to ``artifacts/`` (git-ignored; set NASBENCH_LAB_ARTIFACTS to move
-them). Skipped where chromium, playwright or jupyterlab (voila) are missing.
+gets Run, a hover and Stop on its live plotly figures too. Screenshots go to ``artifacts/`` (git-ignored;
+set NASBENCH_LAB_ARTIFACTS to move them). Skipped where chromium, playwright or jupyterlab (voila) are missing.
 """
 from __future__ import annotations
 
@@ -326,7 +326,8 @@ def test_lab_forms_and_an_evolution_preset(jupyter):
 
 
 def test_lab_in_voila(tmp_path):
-    """The same notebook as a Voila app: the widgets render, Run fills the plot, Stop stops it."""
+    """The same notebook as a Voila app: live, interactive plotly figures (not PNG frames): Run fills the
+    plot, a hover shows a point's tooltip, Stop stops it, and no widget fails to initialise."""
     _needs_browser()
     if shutil.which("voila") is None:
         pytest.skip("voila not installed (pip install voila)")
@@ -337,27 +338,35 @@ def test_lab_in_voila(tmp_path):
     proc, log = _serve(["voila", "lab.ipynb", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
                         f"--token={token}"], tmp_path, f"{url}/voila/static/main.js", "voila")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    errors = []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
                                                                          "--disable-dev-shm-usage"])
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
             try:
                 page.goto(f"{url}/?token={token}", timeout=120_000)
                 run = page.locator('button:has-text("Run")')
                 run.wait_for(timeout=120_000)
-                # under Voila the panels draw PNG frames (see widgets/_base.py: figure_mode)
-                page.wait_for_selector("img.widget-image", timeout=90_000)
-                frames = lambda: page.evaluate(_IMAGES_JS)          # noqa: E731
-                first = frames()
+                page.wait_for_selector(".js-plotly-plot", timeout=90_000)
+                points = lambda: sum(page.evaluate(_POINTS_JS, ".js-plotly-plot"))       # noqa: E731
+                before = points()
                 run.click()
                 page.wait_for_selector(':text("running")', timeout=30_000)
-                seen = {tuple(first)}
-                _wait_for(lambda: seen.add(tuple(frames())) or len(seen) >= 3, 60,
-                          "the live history figure to change twice in Voila")
+                grown = _wait_for(lambda: (n := points()) > before + 5 and n, 60, "the live plot to gain points")
+                _wait_for(lambda: points() > grown, 30, "more points")
                 page.locator('button:has-text("Stop")').click()
                 page.wait_for_selector(':text("stopped")', timeout=30_000)
-                page.screenshot(path=str(ARTIFACTS / "voila_stopped.png"))
+                time.sleep(1.5)                                        # the last throttled redraw lands
+                n1 = points()
+                # interactive: hovering the first evaluation's marker shows plotly's tooltip
+                box = page.locator(".js-plotly-plot .scatterlayer .trace .points path").first.bounding_box()
+                page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                page.wait_for_selector(".js-plotly-plot .hoverlayer .hovertext", timeout=10_000)
+                page.screenshot(path=str(ARTIFACTS / "voila_live_plot.png"))
+                time.sleep(1.5)
+                assert points() == n1 > grown                          # stopped: no more points
             except Exception:
                 page.screenshot(path=str(ARTIFACTS / "voila_failure.png"))
                 raise
@@ -365,3 +374,49 @@ def test_lab_in_voila(tmp_path):
                 browser.close()
     finally:
         _stop(proc, log)
+    assert not [e for e in errors if "anywidget" in e or "gd.data" in e], errors
+
+
+def test_classroom_app_in_voila(tmp_path):
+    """`voila notebooks/app.ipynb`, the classroom app as shipped: the Lab and the RunBrowser render, with
+    live plotly figures, classroom presets to pick, and no widget that fails to initialise."""
+    _needs_browser()
+    if shutil.which("voila") is None:
+        pytest.skip("voila not installed (pip install voila)")
+    from playwright.sync_api import sync_playwright
+    shutil.copy(REPO / "notebooks" / "app.ipynb", tmp_path / "app.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    url = f"http://127.0.0.1:{port}"
+    os.environ["NASBENCH_LAB_APP_STORE"] = str(tmp_path / "runs.sqlite")       # the kernel inherits it
+    try:
+        proc, log = _serve(["voila", "app.ipynb", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
+                            f"--token={token}"], tmp_path, f"{url}/voila/static/main.js", "voila-app")
+    finally:
+        del os.environ["NASBENCH_LAB_APP_STORE"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    errors = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                         "--disable-dev-shm-usage"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            try:
+                page.goto(f"{url}/?token={token}", timeout=120_000)
+                page.locator('button:has-text("Run")').wait_for(timeout=120_000)
+                page.locator('button:has-text("Replay")').wait_for(timeout=60_000)           # the RunBrowser
+                _wait_for(lambda: page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length"),
+                          60, "a plotly figure")
+                preset = page.locator(".widget-dropdown:has(> label:text-is('preset')) select")
+                assert any(o.startswith("classroom") for o in preset.locator("option").all_inner_texts())
+                time.sleep(1.0)
+                page.screenshot(path=str(ARTIFACTS / "voila_app.png"), full_page=True)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "voila_app_failure.png"))
+                raise
+            finally:
+                browser.close()
+    finally:
+        _stop(proc, log)
+    assert not [e for e in errors if "anywidget" in e or "gd.data" in e], errors
+    assert (tmp_path / "runs.sqlite").exists()                     # the store went where it was told

@@ -54,9 +54,9 @@ def test_lab_run_fills_figures():
     assert any(t["name"] == "alive" and t["x"] for t in pop["data"])
     assert lab.progress.value == 40 and "finished" in lab.status.value and lab.error.value == ""
     assert not lab.run_button.disabled and lab.stop_button.disabled
-    # the FigureWidget itself holds the data (what the browser gets)
+    # the widget's synced state holds the data (what the browser draws)
     fw = lab.panels["History"].pane.widget
-    assert len(fw.data[0].x) == 40
+    assert len(fw.figure["data"][0]["x"]) == 40
     assert lab._throttle.calls < 40 + 5                                    # redraws were throttled
 
 
@@ -293,10 +293,13 @@ def test_views_are_thread_safe_under_concurrent_events():
     assert view.pane.points() == 2 * 200 + 200 and not view.errors and not view._throttle.errors
 
 
-def test_image_mode_for_voila(monkeypatch):
-    """Under Voila (VOILA_KERNEL_ID set) panels draw PNG frames into an Image widget, at most once a second."""
+def test_image_mode_on_request(monkeypatch):
+    """NASBENCH_LAB_FIGURES=image: panels draw PNG frames into an Image widget, at most once a second;
+    under Voila (VOILA_KERNEL_ID set) the figures stay live plotly (see test_browser's Voila test)."""
     import ipywidgets
     monkeypatch.setenv("VOILA_KERNEL_ID", "test")
+    assert W.figure_mode() == "plotly"
+    monkeypatch.setenv("NASBENCH_LAB_FIGURES", "image")
     assert W.figure_mode() == "image"
     view = W.HistoryView()
     assert isinstance(view.widget, ipywidgets.Image) and view._throttle.interval >= 1.0
@@ -306,6 +309,25 @@ def test_image_mode_for_voila(monkeypatch):
     assert bytes(view.widget.value[:4]) == b"\x89PNG" and view.pane.points() == 15
     monkeypatch.setenv("NASBENCH_LAB_FIGURES", "plotly")
     assert W.figure_mode() == "plotly"
+
+
+def test_live_plot_state_is_the_whole_figure_and_plotly_js_is_sent_once_asked():
+    """A view that connects late draws the current figure (its state), and plotly.js comes from the
+    kernel on request, as one buffer (no network, the plotly.py package's own copy)."""
+    from nasbench_lab.widgets.liveplot import LivePlot
+    lp = LivePlot(height=321)
+    lp.show({"data": [{"type": "scatter", "x": [1, 2, 3], "y": [3, 1, 2]}], "layout": {"title": {"text": "t"}}})
+    st = lp.get_state()["figure"]
+    assert st["data"][0]["x"] == [1, 2, 3] and st["layout"]["title"]["text"] == "t"
+    assert st["layout"]["height"] == 321 and "template" in st["layout"]        # the look of static exports
+    sent = []
+    lp.send = lambda content, buffers=None: sent.append((content, buffers))
+    lp._on_front_end(lp, {"type": "need-plotly.js"}, [])
+    lp._on_front_end(lp, {"type": "something else"}, [])
+    assert len(sent) == 1 and sent[0][0] == {"type": "plotly.js"}
+    assert b"plotly" in sent[0][1][0][:2000] and len(sent[0][1][0]) > 1_000_000
+    with pytest.raises(ValueError):
+        lp.show({"data": [{"type": "scatter", "xx": [1]}]})                 # plotly's own message, in Python
 
 
 @pytest.mark.skipif("darts" not in list_strategies(), reason="needs darts")
@@ -492,3 +514,11 @@ def test_a_failed_run_clears_the_old_plots_and_stop_keeps_the_best_dag():
     assert lab.wait(5) and lab.state == "stopped"
     title = lab.panels["Best DAG"].pane.spec["layout"]["title"]["text"]
     assert title.startswith("best so far") and lab.panels["Best DAG"].pane.points() > 0
+
+
+def test_lab_starts_from_a_named_preset():
+    lab = W.Lab(strategy="evolution", preset="classroom")
+    assert lab.preset.value.startswith("classroom") and lab.warnings() == []
+    assert lab.strategy_form.values()["population"] < lab.budget.value      # members are replaced
+    with pytest.raises(ValueError, match="no preset 'nope' for evolution; choose one of: "):
+        W.Lab(strategy="evolution", preset="nope")

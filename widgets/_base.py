@@ -2,8 +2,8 @@
 
 A view keeps the events it cares about and redraws its figure from them (the figure is a pure function of
 the events, built by ``nasbench_lab.viz``). Events may arrive from the search thread at any rate; redraws
-are throttled to a few per second and batched (``FigureWidget.batch_update``), so a fast strategy does
-not flood the browser and a slow one still shows every change within a fraction of a second.
+are throttled to a few per second and each sends the whole figure once (``liveplot.LivePlot``), so a fast
+strategy does not flood the browser and a slow one still shows every change within a fraction of a second.
 
 Without ipywidgets/plotly (or without a widget front-end: nbconvert, PDF) a view still works: it keeps
 its data and shows a static PNG drawn by matplotlib.
@@ -11,7 +11,6 @@ its data and shows a static PNG drawn by matplotlib.
 from __future__ import annotations
 
 import base64
-import copy
 import os
 import threading
 import time
@@ -21,12 +20,11 @@ from nasbench_lab.viz.records import as_record
 
 
 def widgets_available() -> bool:
-    """True when ipywidgets and plotly's FigureWidget (which needs anywidget) can be used."""
+    """True when ipywidgets, plotly and anywidget (the live figures, see liveplot.py) can be used."""
     try:
-        import ipywidgets  # noqa: F401
-        import plotly.graph_objects as go
-        go.FigureWidget                                   # noqa: B018 - raises without anywidget
         import anywidget  # noqa: F401
+        import ipywidgets  # noqa: F401
+        import plotly.graph_objects  # noqa: F401
     except Exception:  # noqa: BLE001 - any missing piece means: static figures
         return False
     return True
@@ -85,67 +83,17 @@ class Throttle:
         self._run()
 
 
-_ARRAY_KEYS = ("annotations", "shapes", "images", "sliders", "updatemenus")
-
-
-def sync_figure(fw, spec: dict) -> None:
-    """Make the FigureWidget ``fw`` show ``spec``: one batched trace message, one layout message.
-
-    Why in place when the trace list has the same shape: the browser then restyles the existing traces
-    (cheap, no flicker) instead of rebuilding the plot. Why a hand-made layout diff: assigning
-    ``fw.layout`` sends only the keys the new layout has (a placeholder's annotation or a former subplot
-    axis would stay in the browser) plus the whole template every time; a relayout of the changed
-    top-level keys sends exactly what changed, and null/[] for what went away.
-    """
-    import plotly.graph_objects as go
-    data = spec.get("data", [])
-    old = fw.layout.to_plotly_json()
-    new = go.Layout(spec.get("layout", {})).to_plotly_json()
-    changes = {}
-    for key in set(old) | set(new):
-        if old.get(key) != new.get(key):
-            changes[key] = new[key] if key in new else ([] if key in _ARRAY_KEYS else None)
-    same = len(fw.data) == len(data) and all(t.type == d.get("type", "scatter") for t, d in zip(fw.data, data))
-    if not same:                                   # a new set of traces: replace them, then the layout
-        with fw.batch_update():
-            fw.data = ()
-        if data:
-            fw.add_traces(data)
-    # one message for restyle + relayout, so the browser never shows new labels on old lines
-    with fw.batch_update():
-        if same:
-            for trace, d in zip(fw.data, data):
-                trace.update(d, overwrite=True)
-        if changes:
-            # update_layout (not plotly_relayout): it may also create subplot axes (xaxis2, ...)
-            fw.update_layout(changes, overwrite=True)
-    # Why also the state traits: plotly syncs ``_widget_data``/``_widget_layout`` only at construction and
-    # sends later changes as one-off messages, so a view that connects later (Voila renders after running
-    # the notebook; a reloaded browser tab) would start from the empty initial figure. Keeping them
-    # current lets every new view start from what is shown now.
-    fw._widget_data = copy.deepcopy(fw._data)
-    fw._widget_layout = copy.deepcopy(fw._layout)
-
-
 def figure_mode() -> str:
-    """How panes draw: 'plotly' (a live FigureWidget), 'image' (PNG frames in an ipywidgets Image) or
-    'none' (no widget stack: the spec is kept and shown statically).
-
-    Why 'image' under Voila: plotly's FigureWidget (an anywidget) fails to initialise its model in
-    Voila 0.5 ("[anywidget] Failed to initialize model"), so it shows its first state and ignores
-    every later update; PNG frames in a plain Image widget update everywhere. Voila announces itself
-    with ``VOILA_KERNEL_ID`` in the kernel's environment. NASBENCH_LAB_FIGURES=plotly|image overrides.
-    """
-    forced = os.environ.get("NASBENCH_LAB_FIGURES", "").strip().lower()
+    """How panes draw: 'plotly' (a live, interactive plotly figure: liveplot.LivePlot, in JupyterLab and
+    Voila alike), 'image' (PNG frames in an ipywidgets Image: NASBENCH_LAB_FIGURES=image, for front-ends
+    without anywidget) or 'none' (no widget stack: the spec is kept and shown statically)."""
     if not widgets_available():
         return "none"
-    if forced in ("plotly", "image"):
-        return forced
-    return "image" if os.environ.get("VOILA_KERNEL_ID") else "plotly"
+    return "image" if os.environ.get("NASBENCH_LAB_FIGURES", "").strip().lower() == "image" else "plotly"
 
 
 class FigurePane:
-    """A live figure: a plotly FigureWidget, PNG frames in an Image widget, or just the latest spec."""
+    """A live figure: a LivePlot, PNG frames in an Image widget, or just the latest spec."""
 
     def __init__(self, height: int | None = None, mode: str | None = None):
         self.spec: dict = {"data": [], "layout": {}}
@@ -155,8 +103,8 @@ class FigurePane:
         #: the most redraws per second worth asking for (a PNG frame costs a matplotlib render)
         self.max_hz = 1.0 if self.mode == "image" else None
         if self.mode == "plotly":
-            import plotly.graph_objects as go
-            self.widget = go.FigureWidget(layout={"height": height} if height else None)
+            from .liveplot import LivePlot
+            self.widget = LivePlot(height=height)
         elif self.mode == "image":
             import ipywidgets as w
             self.widget = w.Image(format="png", layout=w.Layout(max_width="100%"))
@@ -167,7 +115,7 @@ class FigurePane:
         self.spec = spec
         self.updates += 1
         if self.mode == "plotly":
-            sync_figure(self.widget, spec)
+            self.widget.show(spec)
         elif self.mode == "image":
             from nasbench_lab.viz import to_png
             self.widget.value = to_png(spec, dpi=80)
@@ -273,7 +221,8 @@ class View:
         bundle = {"text/plain": f"<{type(self).__name__}: {len(self.events())} events>"}
         w = self.widget
         if w is not None:
-            bundle.update(w._repr_mimebundle_(include=include, exclude=exclude) or {})
+            got = w._repr_mimebundle_(include=include, exclude=exclude) or {}
+            bundle.update(got[0] if isinstance(got, tuple) else got)     # anywidget: (data, metadata)
         # the static fallback: front-ends without the widget manager (nbconvert to PDF, plain
         # renderers) pick the PNG; JupyterLab and Voila prefer the live widget
         try:

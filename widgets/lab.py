@@ -56,13 +56,14 @@ class Lab:
     each field's docstring is its tooltip, a bad value shows its message next to the field and disables
     Run); ``strategy_options`` / ``estimator_options`` fill those forms, and whatever is not a field of
     them goes to the collapsed "advanced" JSON boxes. A preset menu offers classroom settings per strategy,
-    and a warnings line says when a setting defeats the strategy (``presets.py``).
+    and a warnings line says when a setting defeats the strategy (``presets.py``); ``preset="classroom"``
+    starts from the first classroom preset (its label or the start of it).
     """
 
     def __init__(self, space: str = "nb201", strategy: str | None = None, estimator: str | None = None,
                  dataset: str | None = None, budget: int = 30, device: str = "cpu", seed: int = 0, store=None,
                  strategy_options: dict | None = None, estimator_options: dict | None = None,
-                 objective: str | None = None, refresh_hz: float = 4.0):
+                 objective: str | None = None, refresh_hz: float = 4.0, preset: str | None = None):
         if not widgets_available():
             raise ImportError("Lab needs ipywidgets, plotly and anywidget: pip install 'nasbench_lab[lab]' "
                               "(the panels in nasbench_lab.widgets still draw static figures without them)")
@@ -150,8 +151,19 @@ class Lab:
         self._t0 = self._cand_t0 = 0.0
         self.result = None
         self.errors: list[str] = []
+        if preset is not None:
+            self.preset.value = self._preset_label(preset)       # applies it (see _on_preset)
 
     # ------------------------------------------------------------------ forms, presets, warnings
+    def _preset_label(self, name: str) -> str:
+        """The preset called ``name``, or the first whose label starts with it ("classroom")."""
+        labels = list(self._presets)
+        found = [label for label in labels if label == name] or [label for label in labels if label.startswith(name)]
+        if not found:
+            raise ValueError(f"no preset {name!r} for {self.strategy.value}; choose one of: "
+                             + ", ".join(repr(label) for label in labels))
+        return found[0]
+
     @property
     def strategy_form(self) -> OptionsForm:
         """The options form of the selected strategy (one per strategy, kept while switching)."""
