@@ -169,6 +169,28 @@ def test_darts_on_the_darts_space(syn):
     assert "none" not in res.best.arch
 
 
+@pytest.mark.parametrize("order", [1, 2])
+def test_pc_darts_on_the_darts_space(syn, order):
+    """PC-DARTS (partial_channels=2): a search runs in both orders, and its bilevel step trains the
+    betas of edge normalisation together with the alphas."""
+    from nasbench_lab.strategies.darts import Bilevel, DartsConfig
+    torch.manual_seed(0)
+    net = get_space("darts").supernet(C=4, layers=3, partial_channels=2, in_channels=syn.info.in_channels)
+    before = [a.detach().clone() for a in net.arch_parameters()]
+    step = Bilevel(net, DartsConfig(order=order, arch_lr=0.05), Precision.for_device(torch.device("cpu"), False))
+    x, y = syn.train_x[:8], syn.train_y[:8]
+    step.step(x, y, syn.val_x[:8], syn.val_y[:8])
+    assert len(before) == 4 and all(not torch.equal(b, a) for b, a in zip(before, net.arch_parameters()))
+    res, log = run("darts", "darts", syn, budget=2, skeleton={"C": 4, "layers": 3}, eval_subset=32,
+                   train_subset=32, val_subset=32, batch_size=16, partial_channels=2, order=order)
+    check_alphas(log, 2, 14, 8)
+    assert "none" not in res.best.arch
+    with pytest.raises(StrategyError, match="PC-DARTS.*need the darts space"):
+        search("nb201", "darts", budget=1, dataset="synthetic", device="cpu", strategy_options={"partial_channels": 2})
+    with pytest.raises(StrategyError, match="partial_channels must be an integer >= 1"):
+        search("darts", "darts", budget=1, dataset="synthetic", device="cpu", strategy_options={"partial_channels": 0})
+
+
 def test_darts_remedies(syn):
     _, log = run("nb201", "darts", syn, budget=3, remedy="darts-", eval_subset=64, **TINY)
     assert [round(e.payload["beta"], 4) for e in log.of("alphas")] == [1.0, 0.6667, 0.3333]

@@ -452,3 +452,85 @@ def test_derive(space):
     assert "none" not in {op for op, _ in net.derive().normal}
     for g in samples(space, 10, seed=10):
         assert space.canonical(net.derive(one_hot_weights(g))) == space.canonical(g)
+
+
+# ---------------------------------------------------------------------- PC-DARTS (partial channels)
+def _pc_reference(net, x):
+    """PC-DARTS' search forward (Xu et al. 2020; yuhuixu1993/PC-DARTS model_search.py), transcribed
+    independently: it calls each op module's plain forward, so the lab's fused and skipping paths are
+    checked against it. Edge weights: per node, softmax of the betas of its incoming edges."""
+    def shuffle(t, g):
+        b, c, h, w = t.shape
+        return t.view(b, g, c // g, h, w).transpose(1, 2).contiguous().view(b, -1, h, w)
+
+    def mixed(edge, t, w):
+        c = t.shape[1] // net.partial_channels
+        a, rest = t[:, :c], t[:, c:]
+        t1 = sum(wk * op(a) for wk, op in zip(w, edge.ops))
+        if t1.shape[2] != t.shape[2]:
+            rest = F.max_pool2d(rest, 2, 2)
+        return shuffle(torch.cat([t1, rest], 1), net.partial_channels)
+
+    def node_softmax(b):
+        out, start = [], 0
+        for j in range(net.steps):
+            out.append(F.softmax(b[start:start + j + 2], dim=-1))
+            start += j + 2
+        return torch.cat(out)
+
+    s0 = s1 = net.stem(x)
+    for cell in net.cells:
+        kind = "reduce" if cell.reduction else "normal"
+        w = F.softmax(getattr(net, f"alphas_{kind}"), dim=-1)
+        w2 = node_softmax(getattr(net, f"betas_{kind}"))
+        states, off = [cell.preprocess0(s0), cell.preprocess1(s1)], 0
+        for _ in range(net.steps):
+            states.append(sum(w2[off + j] * mixed(cell.edges[off + j], h, w[off + j]) for j, h in enumerate(states)))
+            off += len(states) - 1
+        s0, s1 = s1, torch.cat(states[-net.multiplier:], 1)
+    return net.classifier(torch.flatten(F.adaptive_avg_pool2d(s1, 1), 1))
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_pc_darts_supernet_computes_what_the_paper_computes(space, k):
+    torch.manual_seed(0)
+    net = space.supernet(C=8, layers=3, partial_channels=k).double()
+    assert len(net.arch_parameters()) == 4 and net.edge_normalization
+    with torch.no_grad():
+        for a in net.arch_parameters():
+            a.normal_()                                  # not near-uniform: every weight matters
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    ours = net(x)
+    ours.sum().backward()
+    got = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    theirs = _pc_reference(net, x)
+    theirs.sum().backward()
+    assert torch.allclose(ours, theirs, atol=1e-12)
+    for g, p in zip(got, net.parameters()):
+        assert torch.allclose(g, p.grad, atol=1e-11, rtol=1e-9)
+    plain = sum(p.numel() for p in space.supernet(C=8, layers=3).weight_parameters())
+    assert sum(p.numel() for p in net.weight_parameters()) < plain       # the edges hold C/K channels
+
+
+def test_pc_darts_derive_weighs_edges_by_their_betas(space):
+    torch.manual_seed(0)
+    net = space.supernet(C=4, layers=3, partial_channels=2)
+    with torch.no_grad():
+        net.alphas_normal.fill_(0)
+        net.alphas_normal[:, PRIMITIVES.index("sep_conv_3x3")] = 1.0
+        net.alphas_normal[1, PRIMITIVES.index("max_pool_3x3")] = 3.0   # edge 1->2: its best op is strong
+        net.betas_normal.fill_(0)
+    assert ("max_pool_3x3", 1) in net.derive().normal                 # node 2 keeps both of its edges
+    with torch.no_grad():
+        net.betas_normal[2:5] = torch.tensor([0.0, 5.0, 5.0])         # node 3: edges 1 and 2 dominate
+        net.alphas_normal[2, PRIMITIVES.index("dil_conv_5x5")] = 4.0  # edge 0->3: strongest op alone
+    assert sorted(i for op, i in net.derive().normal[2:4]) == [1, 2]
+    with torch.no_grad():
+        net.betas_normal.fill_(0)
+    assert 0 in [i for op, i in net.derive().normal[2:4]]             # without the betas: edge 0 stays
+    g = samples(space, 1, seed=3)[0]
+    x = torch.randn(2, 3, 8, 8)
+    assert net(x, arch=g).shape == (2, 10)                            # the discrete path works too
+    with pytest.raises(SpaceError, match="partial_channels must be a positive integer that divides C=4"):
+        space.supernet(C=4, partial_channels=3)

@@ -412,15 +412,19 @@ class DartsSpace(SearchSpace):
                             drop_path_prob=drop_path_prob, in_channels=in_channels)
 
     def supernet(self, in_channels: int = 3, num_classes: int = 10, C: int = 16, layers: int = 8,
-                 steps: int = 4, multiplier: int = 4, stem_multiplier: int = 3, **unused) -> nn.Module:
+                 steps: int = 4, multiplier: int = 4, stem_multiplier: int = 3, partial_channels: int = 1,
+                 edge_normalization: bool | None = None, **unused) -> nn.Module:
+        """The search network; ``partial_channels``/``edge_normalization``: PC-DARTS (darts_supernet.py)."""
         if unused:
             raise SpaceError(f"unknown darts supernet option(s): {', '.join(unused)}; "
-                             "known: C, layers, steps, multiplier, stem_multiplier")
+                             "known: C, layers, steps, multiplier, stem_multiplier, partial_channels, "
+                             "edge_normalization")
         check_skeleton("darts", in_channels=in_channels, num_classes=num_classes, C=C, layers=layers, steps=steps,
                        multiplier=multiplier, stem_multiplier=stem_multiplier)
         from .darts_supernet import DartsSupernet
         return DartsSupernet(C=C, num_classes=num_classes, layers=layers, steps=steps, multiplier=multiplier,
-                             stem_multiplier=stem_multiplier, in_channels=in_channels)
+                             stem_multiplier=stem_multiplier, in_channels=in_channels,
+                             partial_channels=partial_channels, edge_normalization=edge_normalization)
 
     def references(self) -> list[str]:
         return list(_REFERENCES)

@@ -11,7 +11,13 @@ outputs their mix sum_k w_k op_k(x). The network runs in three modes:
 * ``forward(x, arch=genotype)``: one discrete path through the shared weights (ENAS, SPOS, the
   one-shot estimator): each node sums the two (op, input) edges the genotype picks.
 
-The alphas are ``nn.Parameter``s registered here (``arch_parameters()``) so that ``.to(device)`` moves
+``partial_channels=K`` > 1 is PC-DARTS (Xu et al., "PC-DARTS: Partial Channel Connections for
+Memory-Efficient Architecture Search", ICLR 2020; 0.1 GPU-days on this space): each edge mixes only 1/K
+of its input channels (the rest bypass it, max-pooled on a reduction edge), then shuffles channels so
+that the next edge sees others; and *edge normalisation* weights each edge into a node by a softmax of
+per-edge ``betas``, which stabilises the selection of edges that partial sampling makes noisy.
+
+The alphas (and betas) are ``nn.Parameter``s registered here (``arch_parameters()``) so that ``.to(device)`` moves
 them with the weights, but the supernet never updates them: the strategy owns their optimiser.
 """
 from __future__ import annotations
@@ -29,18 +35,26 @@ from .ops import DilConv, FactorizedReduce, ReLUConvBN, SepConv, make_op
 _NONE = PRIMITIVES.index("none")
 
 
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """Interleave ``groups`` channel groups (ShuffleNet's shuffle): [a1 a2 b1 b2] -> [a1 b1 a2 b2]."""
+    b, c, h, w = x.shape
+    return x.view(b, groups, c // groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+
+
 class MixedOp(nn.Module):
     """All 8 primitives on one edge; BN without affine parameters, as in the reference search network.
     Pools get a BN of their own (why: their output is otherwise on a different scale than the
-    convolutions' normalised outputs, which biases the softmax)."""
+    convolutions' normalised outputs, which biases the softmax). ``k`` > 1: PC-DARTS, the ops see the
+    first C/k channels only."""
 
-    def __init__(self, C: int, stride: int):
+    def __init__(self, C: int, stride: int, k: int = 1):
         super().__init__()
+        self.k, self.stride = k, stride
         ops = []
         for p in PRIMITIVES:
-            op = make_op(p, C, C, stride, affine=False)
+            op = make_op(p, C // k, C // k, stride, affine=False)
             if "pool" in p:
-                op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
+                op = nn.Sequential(op, nn.BatchNorm2d(C // k, affine=False))
             ops.append(op)
         self.ops = nn.ModuleList(ops)
         # The four convolution ops (sep 3x3/5x5, dil 3x3/5x5) all start with ReLU(x): computed once per
@@ -78,6 +92,28 @@ class MixedOp(nn.Module):
         return dict(zip(self._seps + self._dils, list(y2) + list(parts[len(tails):])))
 
     def forward(self, x, w, active=None):
+        if self.k == 1:
+            return self._mix(x, w, active)
+        return self._partial(x, lambda part: self._mix(part, w, active))
+
+    def single(self, x, k: int):
+        """Op ``k`` alone (a discrete path through the shared weights)."""
+        return self.ops[k](x) if self.k == 1 else self._partial(x, self.ops[k])
+
+    def _partial(self, x, mix):
+        """PC-DARTS: mix the first C/k channels, let the others bypass, shuffle (as the paper's code)."""
+        c = x.shape[1] // self.k
+        out = mix(x[:, :c])
+        rest = x[:, c:]
+        if self.stride == 2:                           # a reduction edge halves the bypass too
+            # ceil_mode: the same size as the ops' stride-2 output also on odd inputs (the paper's
+            # floor would not concatenate there; on even sizes the two agree)
+            rest = F.max_pool2d(rest, 2, 2, ceil_mode=True)
+        if not torch.is_tensor(out):                   # every op of the edge closed: the mix is zero
+            out = rest.new_zeros(rest.shape[0], c, *rest.shape[2:])
+        return channel_shuffle(torch.cat([out, rest], 1), self.k)
+
+    def _mix(self, x, w, active=None):
         out = 0
         r = None
         fused = None
@@ -121,31 +157,32 @@ def _pointwise_bn(z: torch.Tensor, units) -> torch.Tensor:
 
 class SearchCell(nn.Module):
     def __init__(self, steps: int, multiplier: int, c_pp: int, c_p: int, C: int, reduction: bool,
-                 reduction_prev: bool):
+                 reduction_prev: bool, k: int = 1):
         super().__init__()
         self.reduction, self.steps, self.multiplier = reduction, steps, multiplier
         self.preprocess0 = (FactorizedReduce(c_pp, C, affine=False) if reduction_prev
                             else ReLUConvBN(c_pp, C, 1, 1, 0, affine=False))
         self.preprocess1 = ReLUConvBN(c_p, C, 1, 1, 0, affine=False)
-        self.edges = nn.ModuleList(MixedOp(C, 2 if reduction and i < 2 else 1)
+        self.edges = nn.ModuleList(MixedOp(C, 2 if reduction and i < 2 else 1, k)
                                    for j in range(steps) for i in range(j + 2))
         self.C = C
 
-    def forward(self, s0, s1, weights=None, active=None, genes=None):
+    def forward(self, s0, s1, weights=None, active=None, genes=None, edge_weights=None):
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         offset = 0
         for j in range(self.steps):
             if genes is not None:                          # discrete path: the node's two entries
                 h = 0
                 for op, i in genes[2 * j:2 * j + 2]:
-                    h = h + self.edges[offset + i].ops[PRIMITIVES.index(op)](states[i])
+                    h = h + self.edges[offset + i].single(states[i], PRIMITIVES.index(op))
             else:
                 h = 0
                 for i, s in enumerate(states):
                     if active is not None and not any(active[offset + i]):
                         continue                           # every gate of this edge is closed
                     a = None if active is None else active[offset + i]
-                    h = h + self.edges[offset + i](s, weights[offset + i], a)
+                    y = self.edges[offset + i](s, weights[offset + i], a)
+                    h = h + (y if edge_weights is None else edge_weights[offset + i] * y)
             if not torch.is_tensor(h):                     # no live edge at all: the node is zero
                 b, _, hh, ww = states[1].shape
                 if self.reduction:
@@ -160,10 +197,17 @@ class DartsSupernet(nn.Module):
     """The DARTS search network: stem, ``layers`` search cells (reductions at 1/3 and 2/3), classifier."""
 
     def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, steps: int = 4,
-                 multiplier: int = 4, stem_multiplier: int = 3, in_channels: int = 3):
+                 multiplier: int = 4, stem_multiplier: int = 3, in_channels: int = 3, partial_channels: int = 1,
+                 edge_normalization: bool | None = None):
         super().__init__()
         if not 1 <= multiplier <= steps:
             raise SpaceError(f"multiplier must be in 1..steps ({steps}), got {multiplier}")
+        if not isinstance(partial_channels, int) or isinstance(partial_channels, bool) or partial_channels < 1 \
+                or C % partial_channels:
+            raise SpaceError(f"partial_channels must be a positive integer that divides C={C}, got {partial_channels!r}")
+        self.partial_channels = partial_channels
+        # the paper uses edge normalisation with partial channels; either can be had alone
+        self.edge_normalization = partial_channels > 1 if edge_normalization is None else bool(edge_normalization)
         self.steps, self.multiplier = steps, multiplier
         c = stem_multiplier * C
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
@@ -174,20 +218,26 @@ class DartsSupernet(nn.Module):
             reduction = i in (layers // 3, 2 * layers // 3)
             if reduction:
                 c_cur *= 2
-            self.cells.append(SearchCell(steps, multiplier, c_pp, c_p, c_cur, reduction, reduction_prev))
+            self.cells.append(SearchCell(steps, multiplier, c_pp, c_p, c_cur, reduction, reduction_prev,
+                                         partial_channels))
             reduction_prev = reduction
             c_pp, c_p = c_p, multiplier * c_cur
         self.classifier = nn.Linear(c_p, num_classes)
         k = sum(j + 2 for j in range(steps))
         self.alphas_normal = nn.Parameter(1e-3 * torch.randn(k, len(PRIMITIVES)))
         self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(k, len(PRIMITIVES)))
+        if self.edge_normalization:
+            self.betas_normal = nn.Parameter(1e-3 * torch.randn(k))
+            self.betas_reduce = nn.Parameter(1e-3 * torch.randn(k))
 
     # ------------------------------------------------------------------ parameters and labels
     def arch_parameters(self) -> list[nn.Parameter]:
-        return [self.alphas_normal, self.alphas_reduce]
+        """The alphas (and, with edge normalisation, the betas): what the strategy's optimiser updates."""
+        betas = [self.betas_normal, self.betas_reduce] if self.edge_normalization else []
+        return [self.alphas_normal, self.alphas_reduce, *betas]
 
     def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for n, p in self.named_parameters() if not n.startswith("alphas_")]
+        return [p for n, p in self.named_parameters() if not n.startswith(("alphas_", "betas_"))]
 
     def edge_names(self) -> list[str]:
         """One label per alpha row, 'input->node' with nodes numbered as in the genotype (2..)."""
@@ -200,6 +250,19 @@ class DartsSupernet(nn.Module):
         """softmax(alphas) per cell type: the mixing weights of the default forward."""
         return {"normal": F.softmax(self.alphas_normal, dim=-1),
                 "reduce": F.softmax(self.alphas_reduce, dim=-1)}
+
+    def edge_weights(self) -> dict[str, torch.Tensor] | None:
+        """Edge normalisation: per node, a softmax over the betas of the edges into it (None when off)."""
+        if not self.edge_normalization:
+            return None
+        out = {}
+        for c, b in (("normal", self.betas_normal), ("reduce", self.betas_reduce)):
+            parts, start = [], 0
+            for j in range(self.steps):
+                parts.append(F.softmax(b[start:start + j + 2], dim=-1))
+                start += j + 2
+            out[c] = torch.cat(parts)
+        return out
 
     def _check_weights(self, weights) -> dict:
         if weights is None:
@@ -228,24 +291,30 @@ class DartsSupernet(nn.Module):
             # zero weights are skipped only where no gradient has to flow into them; one host sync per
             # cell type (not one per op) decides which ops run
             active = {c: None if w[c].requires_grad else (w[c] != 0).tolist() for c in CELLS}
+            ew = self.edge_weights()
         s0 = s1 = self.stem(x)
         for cell in self.cells:
             c = "reduce" if cell.reduction else "normal"
             if arch is not None:
                 out = cell(s0, s1, genes=g.cell(c))
             else:
-                out = cell(s0, s1, weights=w[c], active=active[c])
+                out = cell(s0, s1, weights=w[c], active=active[c], edge_weights=None if ew is None else ew[c])
             s0, s1 = s1, out
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(s1, 1), 1))
 
     @torch.no_grad()
     def derive(self, weights=None) -> Genotype:
         """DARTS discretisation: per node keep the two inputs whose strongest non-``none`` op weighs
-        most, each with that op (first maximum on ties, like the reference)."""
+        most, each with that op (first maximum on ties, like the reference). With edge normalisation an
+        edge's op weights are scaled by its edge weight first (as PC-DARTS derives)."""
         w = self._check_weights(weights)
+        ew = self.edge_weights()
         cells = {}
         for c in CELLS:
-            rows = w[c].detach().float().cpu().tolist()
+            rows = w[c].detach().float().cpu()
+            if ew is not None:
+                rows = rows * ew[c].detach().float().cpu()[:, None]
+            rows = rows.tolist()
             gene, start = [], 0
             for j in range(self.steps):
                 edges = rows[start:start + j + 2]

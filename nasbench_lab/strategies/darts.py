@@ -20,6 +20,11 @@ the alphas, the derived cell, its skip share and the share's trend, and flags ``
 * ``darts-``: an auxiliary skip connection with a weight beta decaying linearly from 1 to 0
   (DARTS-, Chu et al., ICLR 2021), so skip no longer has to win alpha to keep the gradient flowing.
 
+Cheaper and steadier: ``partial_channels=K`` is PC-DARTS (Xu et al., ICLR 2020): each edge mixes a
+1/K sample of its channels (memory and time per step drop, so a larger batch fits) and edge
+normalisation weighs the edges into a node by learned betas, which the optimiser here updates with the
+alphas (see spaces/darts_supernet.py).
+
 Defaults are the reference hyperparameters (ANCHORS.md); ``scale`` picks the skeleton and images.
 """
 from __future__ import annotations
@@ -84,6 +89,10 @@ class DartsConfig:
     """Second order: finite-difference step is fd_epsilon / ||dL_val/dw'|| (as the paper)."""
     amp: bool | None = None
     """bf16 autocast (None: on for CUDA)."""
+    partial_channels: int = 1
+    """PC-DARTS K (DARTS space): each edge mixes 1/K of its channels (paper: 4); 1 is plain DARTS."""
+    edge_normalization: bool | None = None
+    """PC-DARTS edge normalisation (per-edge betas); None: on exactly when partial_channels > 1."""
 
     def __post_init__(self):
         check(self.order in (1, 2), f"order must be 1 or 2, got {self.order!r}")
@@ -91,6 +100,8 @@ class DartsConfig:
         check(self.batch_size >= 1 and self.eval_subset >= 1, "batch_size and eval_subset must be >= 1")
         check(self.lr > 0 and self.arch_lr > 0, "lr and arch_lr must be positive")
         check(self.fd_epsilon > 0, f"fd_epsilon must be positive, got {self.fd_epsilon}")
+        check(isinstance(self.partial_channels, int) and not isinstance(self.partial_channels, bool)
+              and self.partial_channels >= 1, f"partial_channels must be an integer >= 1, got {self.partial_channels!r}")
         self.arch_betas = tuple(self.arch_betas)
 
 
@@ -184,7 +195,12 @@ class DartsSearch(OneShotStrategy):
         device, data = context_data(ctx)
         scale = resolve_scale(cfg.scale, device)
         prec = Precision.for_device(device, cfg.amp)
-        net = build_supernet(space, data, skeleton_for(space.name, scale, cfg.skeleton), prec, ctx.seed)
+        skeleton = skeleton_for(space.name, scale, cfg.skeleton)
+        if cfg.partial_channels != 1 or cfg.edge_normalization is not None:
+            check(space.name == "darts", f"partial_channels/edge_normalization (PC-DARTS) need the darts space, "
+                                         f"not {space.name!r}")
+            skeleton.update(partial_channels=cfg.partial_channels, edge_normalization=cfg.edge_normalization)
+        net = build_supernet(space, data, skeleton, prec, ctx.seed)
         check(bool(net.arch_parameters()), f"space {space.name!r}: its supernet has no alphas for DARTS")
         n_t = subset_size(cfg.train_subset, scale, len(data.train_y))
         n_v = subset_size(cfg.val_subset, scale, len(data.val_y))
