@@ -90,6 +90,30 @@ def test_table_estimator_drives_a_search(tmp_path):
         nl.search("chain", "random", "table", budget=1, estimator_options={"path": path})
 
 
+def test_table_estimator_on_a_table_whose_second_seed_is_partly_built(tmp_path):
+    """While seed 1 is being built, a search seed that maps to it uses the cell's seed-0 record (and says
+    so in table_seed); an explicitly requested seed is never swapped."""
+    import nasbench_lab as nl
+    path = _fake(tmp_path / "fake.npz")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    missing = np.arange(len(arrays["archs"])) % 2 == 1                 # every other cell lacks seed 1
+    for key in ("full.val_curve", "full.test_acc"):
+        arrays[key][missing, 1] = np.nan
+    partial = tmp_path / "partial.npz"
+    np.savez_compressed(partial, **arrays)
+    res = nl.search("nb201", "random", "table", budget=40, seed=1, estimator_options={"path": str(partial)})
+    used = {e.metrics["table_seed"] for e in res.evaluations}
+    assert used == {0, 1}                                              # both kinds of cell were drawn
+    table = BenchTable(partial)
+    for e in res.evaluations:
+        q = table.query(e.arch, "full", seed=e.metrics["table_seed"])
+        assert e.val_acc == q["val_acc"]
+    with pytest.raises(ValueError, match="has no full result for seed 1"):
+        nl.search("nb201", "random", "table", budget=40, seed=0,
+                  estimator_options={"path": str(partial), "seed": 1})
+
+
 def test_bench_cli(tmp_path, capsys):
     path = _fake(tmp_path / "fake.npz")
     assert main(["bench", "info", "--table", path, "--json"]) == 0

@@ -32,6 +32,14 @@ class TableEstimator(Estimator):
         # Which training seed answers: fixed by the option, else chosen by the search seed (deterministic).
         s = self.seed if self.seed is not None else seeds[seed % len(seeds)]
         r = self.table.query(space.to_str(arch), self.setting, seed=s, epoch=self.epoch)
+        if r["val_acc"] is None and self.seed is None:
+            # a table whose later seeds are still being built: the next seed this cell has answers (the
+            # evaluation records which one, as table_seed); a seed asked for explicitly is never swapped
+            for other in seeds[seeds.index(s) + 1:] + seeds[:seeds.index(s)]:
+                r = self.table.query(space.to_str(arch), self.setting, seed=other, epoch=self.epoch)
+                if r["val_acc"] is not None:
+                    s = other
+                    break
         if r["val_acc"] is None:
             raise EstimatorError(f"{r['canonical']} has no {self.setting} result for seed {s} in this table")
         return Evaluation(space.to_str(arch), r["val_acc"], r["test_acc"], r["cost"] or 0.0,
