@@ -25,8 +25,12 @@ def _shows(lab) -> str:
     """A one-line summary of the mechanism, from the events the Lab's panels received."""
     from nasbench_lab.viz.records import as_record
     kinds: dict[str, list] = {}
+    seen = set()
     for panel in lab.panels.values():
         for ev in panel.events():
+            if id(ev) in seen:                        # every panel holds the events it draws: count once
+                continue
+            seen.add(id(ev))
             kind, payload = as_record(ev)
             kinds.setdefault(kind, []).append(payload)
     parts = []
@@ -40,6 +44,8 @@ def _shows(lab) -> str:
         rows = [r for cell in (w.values() if isinstance(w, dict) else [w]) for r in cell]
         parts.append(f"largest alpha weight {max(max(r) for r in rows):.2f} "
                      f"(uniform {1 / len(rows[0]):.2f}) after {len(kinds['alphas'])} epochs")
+    if "epoch" in kinds and "alphas" not in kinds:
+        parts.append(f"{len(kinds['epoch'])} supernet epochs")
     if "evaluation" in kinds:
         parts.append(f"{len(kinds['evaluation'])} evaluations")
     return "; ".join(parts) or "nothing drawn"

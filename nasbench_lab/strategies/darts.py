@@ -228,8 +228,8 @@ class DartsSearch(OneShotStrategy):
                 loss_sum += loss * len(yt)
                 correct += corr
                 seen += len(yt)
-            if seen == 0:
-                break
+            if seen == 0 or ctx.stop.is_set():
+                break                                  # Stop mid-epoch: no accuracy pass, derive at once
             mean_loss = loss_sum.item() / seen
             check(math.isfinite(mean_loss), f"darts diverged: loss {mean_loss} in epoch {epoch + 1}; lower lr")
             val_acc = accuracy(net, ex, ey, prec, weights=bilevel.mixing())

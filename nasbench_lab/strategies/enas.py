@@ -200,6 +200,8 @@ class ENAS(OneShotStrategy):
         scored = {}
         with torch.no_grad():
             for _ in range(final):
+                if ctx.stop.is_set() and scored:      # Stop: keep what is scored so far (one at least)
+                    break
                 arch = space.from_decisions(ctrl(gen)[0])
                 key = space.canonical(arch)
                 if key not in scored:

@@ -168,8 +168,8 @@ class ProxylessNAS(OneShotStrategy):
                 loss_sum, correct, seen = loss_sum + loss * len(yb), correct + corr, seen + len(yb)
                 if epoch >= cfg.warmup_epochs:
                     alpha_step(*val.next())
-            if not seen:
-                break
+            if not seen or ctx.stop.is_set():
+                break                                  # Stop mid-epoch: no accuracy pass, derive at once
             arch = derive(net)
             ctx.emit("epoch", epoch=epoch + 1, of=epochs, train_loss=float(loss_sum) / seen,
                      train_acc=100.0 * float(correct) / seen,

@@ -101,8 +101,8 @@ class SPOS(OneShotStrategy):
                 break
             set_lr(opt, cosine_lr(cfg.lr, 0.0, epoch, epochs))
             loss, acc, seen = train_uniform_epoch(net, opt, space, train, prec, rng, cfg.grad_clip, ctx.stop)
-            if not seen:
-                break
+            if not seen or ctx.stop.is_set():
+                break                                 # Stop mid-epoch: no accuracy pass
             probe = space.sample(rng)                 # one random path, batch statistics: a cheap progress signal
             ctx.emit("epoch", epoch=epoch + 1, of=epochs, train_loss=loss, train_acc=acc,
                      val_acc=accuracy(net, vx, vy, prec, train_mode_bn=True, arch=probe),
