@@ -325,6 +325,69 @@ def test_lab_forms_and_an_evolution_preset(jupyter):
     assert not console, console
 
 
+DARTS_CELL = """\
+from nasbench_lab.widgets import Lab
+lab = Lab(space="nb201", strategy="darts", device="cpu", seed=0)
+lab"""
+
+# The alpha weights the visible plots hold (every trace but the uniform reference line).
+_ALPHA_MAX_JS = """(sel) => Math.max(...Array.from(document.querySelectorAll(sel))
+    .filter(el => el.offsetParent !== null)
+    .flatMap(el => (el.data || []).filter(t => !(t.name || "").startsWith("uniform"))
+                                  .flatMap(t => (t.y || []).filter(v => typeof v === "number"))), 0)"""
+
+
+def test_lab_darts_preset_alphas_separate(jupyter):
+    """The DARTS classroom preset: after two supernet epochs the Alphas tab shows weights visibly off the
+    uniform 1/5 (on an axis scaled to them), with no console errors. Screenshot: lab_darts_alphas.png."""
+    from playwright.sync_api import sync_playwright
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    nb = json.loads((jupyter["root"] / "lab.ipynb").read_text())
+    nb["cells"] = [nb["cells"][0], {**nb["cells"][1], "source": DARTS_CELL, "id": "cell-darts"}]
+    (jupyter["root"] / "darts.ipynb").write_text(json.dumps(nb, indent=1))
+    console = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
+        try:
+            page.goto(f"{jupyter['url']}/lab/workspaces/darts/tree/darts.ipynb?reset&token={jupyter['token']}")
+            page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=90_000)
+            page.wait_for_selector(".jp-StatusBar-Widget:has-text('Idle')", timeout=90_000)
+            _run_cell(page, 0)
+            run = page.locator('.jp-OutputArea button:has-text("Run")')
+            run.wait_for(timeout=120_000)
+            preset = page.locator(".jp-OutputArea .widget-dropdown:has(> label:text-is('preset')) select")
+            label = next(o for o in preset.locator("option").all_inner_texts() if o.startswith("classroom"))
+            preset.select_option(label=label)
+            _wait_for(lambda: _field(page, "arch_lr").input_value() == "0.01", 30, "the preset's alpha lr")
+            run.click()
+            page.wait_for_selector('.jp-OutputArea :text("supernet epoch")', timeout=60_000)   # the heartbeat
+            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Alphas')").click()
+            top = _wait_for(lambda: (v := page.evaluate(_ALPHA_MAX_JS, ".jp-OutputArea .js-plotly-plot")) > 0.24 and v,
+                            400, "an alpha weight visibly above uniform 0.2", step=2.0)
+            ranges = page.evaluate("""() => Array.from(document.querySelectorAll('.jp-OutputArea .js-plotly-plot'))
+                .filter(el => el.offsetParent !== null
+                              && (el.data || []).some(t => (t.name || '').startsWith('uniform')))
+                .flatMap(el => Object.entries(el.layout || {}).filter(([k]) => k.startsWith('yaxis'))
+                                 .map(([k, a]) => a.range || []))""")
+            # the alpha plot's axes are scaled to the weights (not a fixed 0-1, where 0.2 vs 0.25 is flat)
+            assert ranges and all(r and r[1] - r[0] < 0.5 for r in ranges if r), ranges
+            page.locator(".jp-OutputArea .js-plotly-plot").last.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "lab_darts_alphas.png"))
+            page.locator('.jp-OutputArea button:has-text("Stop")').click()
+            page.wait_for_selector('.jp-OutputArea :text("stopped")', timeout=30_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "lab_darts_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert top > 0.24 and not console, (top, console)
+
+
 def test_lab_in_voila(tmp_path):
     """The same notebook as a Voila app: live, interactive plotly figures (not PNG frames): Run fills the
     plot, a hover shows a point's tooltip, Stop stops it, and no widget fails to initialise."""
