@@ -42,6 +42,8 @@ class FieldSpec:
     """The default value (dataclasses.MISSING when there is none)."""
     doc: str
     """The field's docstring (empty when it has none)."""
+    choices: tuple = ()
+    """The allowed values of a ``Literal[...]`` field (the Lab shows a dropdown); () when free."""
 
 
 def short(value, limit: int = 60) -> str:
@@ -68,16 +70,20 @@ def _docstrings(cls) -> dict:
     return docs
 
 
-def _kind(tp) -> tuple[str, bool]:
-    """('int', optional?) from an annotation such as ``int | None``."""
+def _kind(tp) -> tuple[str, bool, tuple]:
+    """('int', optional?, choices) from an annotation such as ``int | None`` or ``Literal['a', 'b']``."""
     optional = False
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         optional = len(args) < len(typing.get_args(tp))
         tp = args[0] if len(args) == 1 else object
+    if typing.get_origin(tp) is typing.Literal:
+        choices = typing.get_args(tp)
+        if all(isinstance(c, str) for c in choices):
+            return "str", optional, tuple(choices)
     tp = typing.get_origin(tp) or tp
     name = {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple", list: "tuple", dict: "dict"}
-    return name.get(tp, "any"), optional
+    return name.get(tp, "any"), optional, ()
 
 
 def fields(cls) -> list[FieldSpec]:
@@ -86,10 +92,10 @@ def fields(cls) -> list[FieldSpec]:
     docs = _docstrings(cls)
     out = []
     for f in dataclasses.fields(cls):
-        kind, optional = _kind(hints.get(f.name, object))
+        kind, optional, choices = _kind(hints.get(f.name, object))
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
-        out.append(FieldSpec(f.name, kind, optional, default, docs.get(f.name, "")))
+        out.append(FieldSpec(f.name, kind, optional, default, docs.get(f.name, ""), choices))
     return out
 
 
@@ -128,6 +134,9 @@ def check_value(spec: FieldSpec, value, owner: str):
     if spec.kind == "str":
         if not isinstance(value, str):
             raise bad
+        if spec.choices and value not in spec.choices:
+            raise ValueError(f"{owner} option {spec.name!r} must be one of "
+                             f"{', '.join(repr(c) for c in spec.choices)}, got {short(value)}")
         return value
     if spec.kind == "tuple":
         if not isinstance(value, (list, tuple)) or len(value) > 64 or not all(

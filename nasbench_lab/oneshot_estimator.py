@@ -18,6 +18,7 @@ import dataclasses
 import random
 import time
 from dataclasses import dataclass
+from typing import Literal
 from pathlib import Path
 
 import torch
@@ -35,7 +36,7 @@ class SupernetTraining:
 
     epochs: int = 5
     """Supernet training epochs (uniform single-path sampling)."""
-    scale: str = "classroom"
+    scale: Literal["auto", "classroom", "reference"] = "classroom"
     """classroom (small skeleton, 2,000 images) or reference (paper skeleton, all images)."""
     skeleton: dict | None = None
     """Supernet size options; None: the scale's skeleton."""

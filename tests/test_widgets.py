@@ -367,7 +367,7 @@ def test_every_strategy_has_a_form_from_its_config(name):
         assert ctl.tooltip == (spec.doc or spec.name)
         want = {"bool": "Checkbox" if not spec.optional else "Dropdown",
                 "int": "Text" if spec.optional else "IntText", "float": "Text" if spec.optional else "FloatText",
-                "str": "Text", "tuple": "Text", "dict": "Text"}[spec.kind]
+                "str": "Dropdown" if spec.choices else "Text", "tuple": "Text", "dict": "Text"}[spec.kind]
         assert type(ctl).__name__ == want, (spec, type(ctl).__name__)
     assert form.valid and form.values() == {} and not lab.run_button.disabled, form.errors   # defaults are good
     assert lab.advanced.selected_index is None                       # the JSON boxes are collapsed
@@ -524,3 +524,20 @@ def test_lab_starts_from_a_named_preset():
     assert lab.strategy_form.values()["population"] < lab.budget.value      # members are replaced
     with pytest.raises(ValueError, match="no preset 'nope' for evolution; choose one of: "):
         W.Lab(strategy="evolution", preset="nope")
+
+
+def test_literal_options_are_dropdowns_of_their_values():
+    """scale and remedy are Literal fields: the form offers their values, the check names them."""
+    import ipywidgets
+    from nasbench_lab.config import check_value, fields
+    from nasbench_lab.strategies.darts import DartsConfig
+    spec = {f.name: f for f in fields(DartsConfig)}
+    assert spec["remedy"].choices == ("none", "early_stop", "darts-") and spec["lr"].choices == ()
+    with pytest.raises(ValueError, match="option 'remedy' must be one of 'none', 'early_stop', 'darts-', got 'dart'"):
+        check_value(spec["remedy"], "dart", "darts")
+    lab = W.Lab(strategy="darts")
+    ctl = lab.strategy_form.controls["remedy"]
+    assert isinstance(ctl, ipywidgets.Dropdown) and [v for _, v in ctl.options] == ["none", "early_stop", "darts-"]
+    ctl.value = "darts-"
+    assert lab.strategy_form.values() == {"remedy": "darts-"} and not lab.problems()
+    assert lab._params()["strategy_options"]["remedy"] == "darts-"

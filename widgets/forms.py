@@ -2,8 +2,9 @@
 
 The Lab used to take strategy and estimator options as JSON text; a student then met a parser traceback
 instead of the option's meaning. Here every field of a config dataclass (``nasbench_lab.config.fields``)
-becomes a control picked by its kind: a Checkbox for bool, IntText for int, FloatText for float, Text
-for str (and for optional numbers, where empty means None), a small JSON Text for tuple/dict. Each change
+becomes a control picked by its kind: a Checkbox for bool, IntText for int, FloatText for float, a
+Dropdown for a ``Literal[...]`` field (its values, nothing to mistype), Text for other str (and for
+optional numbers, where empty means None), a small JSON Text for tuple/dict. Each change
 is checked at once with the same code the search uses (``config.check_value`` for the type, then
 ``config.build`` for the class's own range checks), and the message lands next to the field it names.
 
@@ -85,10 +86,10 @@ def estimator_form_spec(name: str):
     for p in inspect.signature(cls.__init__).parameters.values():
         if p.name in _SKIP or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name not in hints:
             continue
-        kind, optional = _kind(hints[p.name])
+        kind, optional, choices = _kind(hints[p.name])
         if kind == "any":
             continue
-        specs.append(FieldSpec(p.name, kind, optional, p.default, docs.get(p.name, "")))
+        specs.append(FieldSpec(p.name, kind, optional, p.default, docs.get(p.name, ""), choices))
     return None, specs, None
 
 
@@ -150,6 +151,10 @@ class OptionsForm:
         if s.kind == "bool":
             return w.Dropdown(options=[("auto (None)", "none"), ("true", "true"), ("false", "false")],
                               value={None: "none", True: "true", False: "false"}[default], description=s.name,
+                              style=style, layout=lay)
+        if s.choices:                              # a Literal field: its values, nothing else to type
+            options = ([("(none)", "")] if s.optional else []) + [(c, c) for c in s.choices]
+            return w.Dropdown(options=options, value="" if default is None else default, description=s.name,
                               style=style, layout=lay)
         if s.kind == "int" and not s.optional:
             return w.IntText(value=int(default or 0), description=s.name, style=style, layout=lay)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn as nn
@@ -49,7 +50,7 @@ REMEDIES = ("none", "early_stop", "darts-")
 class DartsConfig:
     order: int = 1
     """1: first-order approximation; 2: second order (unrolled, finite-difference Hessian)."""
-    scale: str = "auto"
+    scale: Literal["auto", "classroom", "reference"] = "auto"
     """classroom (small skeleton, 2,000 images), reference (paper skeleton, all images), auto (reference on CUDA)."""
     skeleton: dict | None = None
     """Supernet size options (e.g. {'C': 8, 'N': 1}); None: the scale's skeleton."""
@@ -77,7 +78,7 @@ class DartsConfig:
     """Adam betas of the alphas."""
     arch_weight_decay: float = 1e-3
     """Weight decay of the alphas."""
-    remedy: str = "none"
+    remedy: Literal["none", "early_stop", "darts-"] = "none"
     """Collapse remedy: none, early_stop, darts- (see the module docstring)."""
     es_skip_share: float | None = None
     """early_stop: stop when the derived cell's skip share reaches this (None: 2/8 DARTS, 3/6 NB201)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn as nn
@@ -32,7 +33,7 @@ from .base import OneShotStrategy
 
 @dataclass
 class EnasConfig:
-    scale: str = "auto"
+    scale: Literal["auto", "classroom", "reference"] = "auto"
     """classroom (small skeleton, 2,000 images), reference (paper skeleton, all images), auto (reference on CUDA)."""
     skeleton: dict | None = None
     """Supernet size options; None: the scale's skeleton."""

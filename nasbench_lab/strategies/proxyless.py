@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +40,7 @@ _INACTIVE_GATE = 1e-9
 class ProxylessConfig:
     lam: float = 0.1
     """Weight of the normalised expected latency in the alpha loss (0: accuracy only)."""
-    scale: str = "auto"
+    scale: Literal["auto", "classroom", "reference"] = "auto"
     """classroom (width 0.5, 2,000 images), reference (width 1.0, all images), auto (reference on CUDA)."""
     skeleton: dict | None = None
     """Supernet options (e.g. {'width_mult': 0.5}); None: the scale's skeleton."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from ..oneshot import (Batches, Precision, accuracy, build_supernet, check, context_data, cosine_lr, make_config,
                        recalibrate_bn, resolve_scale, set_lr, skeleton_for, subset_size, train_uniform_epoch,
@@ -30,7 +31,7 @@ from .base import OneShotStrategy
 
 @dataclass
 class SposConfig:
-    scale: str = "auto"
+    scale: Literal["auto", "classroom", "reference"] = "auto"
     """classroom (small skeleton, 2,000 images), reference (paper skeleton, all images), auto (reference on CUDA)."""
     skeleton: dict | None = None
     """Supernet size options; None: the scale's skeleton."""
