@@ -258,7 +258,9 @@ def _bench_info_text(info: dict) -> str:
         lines.append(f"[{name}] {p['dataset']} {size}, C={p['C']} N={p['N']}, {p['epochs']} epoch(s) x "
                      f"{p['train_subset']} images, batch {p['batch_size']}, lr {p['lr']} cosine, val {p['val_subset']}, "
                      f"test {p['test_subset'] or 'all'}, seeds {p['seeds']}")
-        lines.append(f"  cells trained per seed: {', '.join(map(str, d['covered_per_seed']))} of {info['architectures']}")
+        partial = min(d["covered_per_seed"]) < info["architectures"]
+        lines.append(f"  cells trained per seed: {', '.join(map(str, d['covered_per_seed']))} of {info['architectures']}"
+                     + (" (partial: a build in progress, or only part of the space trained)" if partial else ""))
         if "best" in d:
             t, v = d["test_acc"], d["val_acc"]
             lines.append(f"  best (by val): {d['best']['canonical']}  val {d['best']['val_acc']:.2f} %, "
@@ -270,7 +272,8 @@ def _bench_info_text(info: dict) -> str:
                          f"in all (the simulated cost strategies race on)")
             if d.get("tau_seed0_vs_seed1") is not None:
                 lines.append(f"  Kendall tau seed 0 vs seed 1 (noise floor): test {d['tau_seed0_vs_seed1']:.3f}, "
-                             f"val {d['tau_seed0_vs_seed1_val']:.3f}")
+                             f"val {d['tau_seed0_vs_seed1_val']:.3f} (on the {min(d['covered_per_seed'][:2])} cells "
+                             f"both seeds cover)")
     for a in info.get("agreement", []):
         what = "proxy vs target" if a["kind"] == "proxy" else "setting vs setting"
         tau = "n/a" if a["kendall_tau"] is None else f"{a['kendall_tau']:.3f}"
