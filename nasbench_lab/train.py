@@ -217,7 +217,8 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
                 emit=None, stop=None) -> TrainResult:
     """Train ``model`` (already built; moved here to the data's device) and measure it.
 
-    ``emit(kind, **payload)`` receives one ``epoch`` event per epoch; ``stop`` (anything with
+    ``emit(kind, **payload)`` receives one ``epoch`` event per epoch (and ``step`` events, at most two a
+    second, while an epoch runs); ``stop`` (anything with
     ``is_set()``) ends training early between steps. Raises TrainingError on a NaN/inf loss.
     """
     cfg = config or TrainConfig()
@@ -272,6 +273,7 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
 
     res = TrainResult(val_acc=float("nan"), test_acc=None)
     t0 = time.perf_counter()
+    next_beat = t0 + 0.5
     step, captured = 0, None
     for epoch in range(cfg.epochs):
         if step >= total or (stop is not None and stop.is_set()):
@@ -296,6 +298,11 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
                     captured = _capture(step_fn, res)
             seen += batch
             step += 1
+            # a sign of life between epochs (a long epoch must not look like a hung kernel), at most
+            # twice a second: one clock read per step costs nothing next to the step
+            if emit is not None and time.perf_counter() >= next_beat:
+                emit("step", step=k + 1, of=steps_per_epoch, epoch=epoch + 1)
+                next_beat = time.perf_counter() + 0.5
         if seen == 0:
             break
         mean_loss = loss_sum.item() / seen               # one host sync per epoch, not per step

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -118,6 +119,8 @@ def test_lab_status_shows_the_cost_estimate_of_a_large_budget(one_torch_thread):
         assert "Stop ends it" in lab.status.value and "color:#a05a00" in lab.status.value
         from nasbench_lab.search import format_duration
         assert f"of about {format_duration(lab._estimate)}" in lab.status.value
+        # the heartbeat names the training step within the epoch (256 images / batch 16 = 16 steps)
+        assert _wait(lambda: re.search(r"epoch \d+ step \d+/16, ", lab.status.value), 20), lab.status.value
     finally:
         lab.stop()
         assert lab.wait(10)

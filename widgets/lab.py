@@ -148,6 +148,7 @@ class Lab:
         self._best = None
         self._epoch = None                  # the last epoch event: (epoch, of), for the heartbeat
         self._estimate = None               # run_started's estimated_seconds (large multi-trial budgets)
+        self._step = None                   # the candidate's training step: (epoch, step, of), for the heartbeat
         self._t0 = self._cand_t0 = 0.0
         self.result = None
         self.errors: list[str] = []
@@ -375,7 +376,7 @@ class Lab:
             if hasattr(p, "space"):
                 p.space = params["space"]
         self._seen_kinds, self._counts, self._best, self.result = set(), {"evaluation": 0, "epoch": 0}, None, None
-        self._epoch, self._estimate = None, None
+        self._epoch, self._estimate, self._step = None, None, None
         self._set_tabs(self._tabs_for_strategy())
         self.progress.max, self.progress.value, self.progress.bar_style = params["budget"], 0, ""
         self._stop_flag = StopFlag()
@@ -443,6 +444,9 @@ class Lab:
     def _on_train_event(self, kind, **payload) -> None:
         if kind == "epoch":
             self._epoch = (payload.get("epoch"), payload.get("of"))
+            self._step = None
+        elif kind == "step":
+            self._step = (payload.get("epoch"), payload.get("step"), payload.get("of"))
 
     # ------------------------------------------------------------------ events in, redraws out
     def _on_event(self, ev) -> None:
@@ -457,7 +461,7 @@ class Lab:
                     self._estimate = p.get("estimated_seconds")
                 elif kind == "evaluation":
                     self._best = (p.get("best_arch"), p.get("best_val_acc"))
-                    self._epoch, self._cand_t0 = None, time.perf_counter()
+                    self._epoch, self._step, self._cand_t0 = None, None, time.perf_counter()
                 elif kind == "epoch":
                     self._epoch = (p.get("epoch"), p.get("of"))
             for panel in self.panels.values():
@@ -505,7 +509,10 @@ class Lab:
         if self.state == "running":
             now_txt = ""
             if not (one_shot and not done) and self.strategy.value not in ONE_SHOT:
+                step = self._step
                 ep = f"epoch {epoch[0]}/{epoch[1]} done, " if epoch and epoch[0] is not None else ""
+                if step and step[1] is not None:
+                    ep += f"epoch {step[0]} step {step[1]}/{step[2]}, "
                 now_txt = f" — candidate {done + 1}: {ep}{now - self._cand_t0:.0f} s on it"
             self.status.value = f"<b>running</b> — {what}{best_txt}{now_txt} — {secs:.1f} s{self._estimate_text()}"
         else:
