@@ -8,6 +8,7 @@ set NASBENCH_LAB_ARTIFACTS to move them). Skipped where chromium, playwright or 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -252,15 +253,17 @@ def _field(page, name: str):
     return page.locator(f".jp-OutputArea .widget-inline-hbox:has(> label.widget-label:text-is('{name}')) input")
 
 
-def test_lab_forms_and_an_evolution_preset(jupyter):
-    """What a student does first: pick the classroom preset, mistype a value (the form says what is wrong,
-    next to the field, and Run is disabled), correct it, run, and watch members leave the population;
-    no console errors on the way. Screenshots: lab_form_error.png, lab_preset_population.png."""
+@contextlib.contextmanager
+def _lab_notebook(jupyter, name: str, source: str):
+    """A notebook ``name``.ipynb whose one code cell is ``source``, opened in its own JupyterLab workspace
+    (why: another test's notebook, restored in the default one, would hold a second hidden Run button that
+    every selector would also match); the cell run, its Run button shown. Yields (page, run button, console
+    errors); a failure leaves ``<name>_failure.png``."""
     from playwright.sync_api import sync_playwright
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     nb = json.loads((jupyter["root"] / "lab.ipynb").read_text())
-    nb["cells"] = [nb["cells"][0], {**nb["cells"][1], "source": PRESET_CELL, "id": "cell-preset"}]
-    (jupyter["root"] / "preset.ipynb").write_text(json.dumps(nb, indent=1))
+    nb["cells"] = [nb["cells"][0], {**nb["cells"][1], "source": source, "id": f"cell-{name}"}]
+    (jupyter["root"] / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
     console = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
@@ -270,67 +273,73 @@ def test_lab_forms_and_an_evolution_preset(jupyter):
         page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
         try:
-            # its own workspace: the other test's notebook, restored in the default one, would hold a
-            # second (hidden) Run button and cells that every selector below would also match
-            page.goto(f"{jupyter['url']}/lab/workspaces/preset/tree/preset.ipynb?reset&token={jupyter['token']}")
+            page.goto(f"{jupyter['url']}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={jupyter['token']}")
             page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=90_000)
             page.wait_for_selector(".jp-StatusBar-Widget:has-text('Idle')", timeout=90_000)
             _run_cell(page, 0)
             run = page.locator('.jp-OutputArea button:has-text("Run")')
             run.wait_for(timeout=120_000)
-            # no JSON box in the default view: the advanced accordion is collapsed
-            advanced = page.locator(".jp-OutputArea .widget-inline-hbox:has(> label:text-is('strategy opts')) input")
-            assert advanced.count() == 1 and not advanced.is_visible()
-            preset = page.locator(".jp-OutputArea .widget-dropdown:has(> label:text-is('preset')) select")
-            label = next(o for o in preset.locator("option").all_inner_texts() if o.startswith("classroom"))
-            preset.select_option(label=label)
-            # the preset's own numbers (they differ with and without the shipped table: presets.py)
-            from nasbench_lab.widgets.presets import presets
-            pop = presets("evolution")[label.replace("\xa0", " ")]["strategy_options"]["population"]
-            instant = "(table)" in label                      # table lookups: the run ends in a second
-            _wait_for(lambda: _field(page, "population").input_value() == str(pop), 30, "the preset's population")
-            if not instant:
-                assert _field(page, "epochs").input_value() == "1"       # the training fidelity is a form too
-
-            sample = _field(page, "sample")
-            sample.fill("50")
-            sample.press("Enter")
-            msg = page.locator(f".jp-OutputArea :text('sample must be an integer in [1, population={pop}], got 50')")
-            msg.wait_for(timeout=30_000)
-            _wait_for(lambda: run.is_disabled(), 30, "Run to be disabled")
-            assert "Traceback" not in page.locator(".jp-OutputArea").first.inner_text()
-            page.screenshot(path=str(ARTIFACTS / "lab_form_error.png"), full_page=True)
-            sample.fill("3")
-            sample.press("Enter")
-            _wait_for(lambda: not run.is_disabled(), 30, "Run to be enabled again")
-            assert msg.count() == 0
-
-            run.click()
-            if not instant:
-                page.wait_for_selector('.jp-OutputArea :text("running")', timeout=30_000)
-                page.wait_for_selector('.jp-OutputArea :text("s on it")', timeout=60_000)   # the heartbeat
-            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Population')").click()
-
-            def removed():
-                titles = page.evaluate(_TITLES_JS, ".jp-OutputArea .js-plotly-plot")
-                return next((t for t in titles if "removed" in t and " 0 removed" not in t), None)
-            title = _wait_for(removed, 240, "members to leave the population", step=1.0)
-            assert f"{pop} alive" in title, title
-            page.screenshot(path=str(ARTIFACTS / "lab_preset_population.png"), full_page=True)
-            if instant:
-                page.wait_for_selector('.jp-OutputArea :text("finished")', timeout=30_000)
-            else:
-                page.locator('.jp-OutputArea button:has-text("Stop")').click()
-                page.wait_for_selector('.jp-OutputArea :text("stopped")', timeout=30_000)
-            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Best DAG')").click()
-            titles = _wait_for(lambda: [t for t in page.evaluate(_TITLES_JS, ".jp-OutputArea .js-plotly-plot")
-                                        if t.startswith("best so far")], 30, "the best DAG after Stop")
-            page.screenshot(path=str(ARTIFACTS / "lab_preset_stopped_dag.png"), full_page=True)
+            yield page, run, console
         except Exception:
-            page.screenshot(path=str(ARTIFACTS / "lab_preset_failure.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / f"{name}_failure.png"), full_page=True)
             raise
         finally:
             browser.close()
+
+
+def test_lab_forms_and_an_evolution_preset(jupyter):
+    """What a student does first: pick the classroom preset, mistype a value (the form says what is wrong,
+    next to the field, and Run is disabled), correct it, run, and watch members leave the population;
+    no console errors on the way. Screenshots: lab_form_error.png, lab_preset_population.png."""
+    with _lab_notebook(jupyter, "preset", PRESET_CELL) as (page, run, console):
+        # no JSON box in the default view: the advanced accordion is collapsed
+        advanced = page.locator(".jp-OutputArea .widget-inline-hbox:has(> label:text-is('strategy opts')) input")
+        assert advanced.count() == 1 and not advanced.is_visible()
+        preset = page.locator(".jp-OutputArea .widget-dropdown:has(> label:text-is('preset')) select")
+        label = next(o for o in preset.locator("option").all_inner_texts() if o.startswith("classroom"))
+        preset.select_option(label=label)
+        # the preset's own numbers (they differ with and without the shipped table: presets.py)
+        from nasbench_lab.widgets.presets import presets
+        pop = presets("evolution")[label.replace("\xa0", " ")]["strategy_options"]["population"]
+        instant = "(table)" in label                      # table lookups: the run ends in a second
+        _wait_for(lambda: _field(page, "population").input_value() == str(pop), 30, "the preset's population")
+        if not instant:
+            assert _field(page, "epochs").input_value() == "1"       # the training fidelity is a form too
+
+        sample = _field(page, "sample")
+        sample.fill("50")
+        sample.press("Enter")
+        msg = page.locator(f".jp-OutputArea :text('sample must be an integer in [1, population={pop}], got 50')")
+        msg.wait_for(timeout=30_000)
+        _wait_for(lambda: run.is_disabled(), 30, "Run to be disabled")
+        assert "Traceback" not in page.locator(".jp-OutputArea").first.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "lab_form_error.png"), full_page=True)
+        sample.fill("3")
+        sample.press("Enter")
+        _wait_for(lambda: not run.is_disabled(), 30, "Run to be enabled again")
+        assert msg.count() == 0
+
+        run.click()
+        if not instant:
+            page.wait_for_selector('.jp-OutputArea :text("running")', timeout=30_000)
+            page.wait_for_selector('.jp-OutputArea :text("s on it")', timeout=60_000)   # the heartbeat
+        page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Population')").click()
+
+        def removed():
+            titles = page.evaluate(_TITLES_JS, ".jp-OutputArea .js-plotly-plot")
+            return next((t for t in titles if "removed" in t and " 0 removed" not in t), None)
+        title = _wait_for(removed, 240, "members to leave the population", step=1.0)
+        assert f"{pop} alive" in title, title
+        page.screenshot(path=str(ARTIFACTS / "lab_preset_population.png"), full_page=True)
+        if instant:
+            page.wait_for_selector('.jp-OutputArea :text("finished")', timeout=30_000)
+        else:
+            page.locator('.jp-OutputArea button:has-text("Stop")').click()
+            page.wait_for_selector('.jp-OutputArea :text("stopped")', timeout=30_000)
+        page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Best DAG')").click()
+        titles = _wait_for(lambda: [t for t in page.evaluate(_TITLES_JS, ".jp-OutputArea .js-plotly-plot")
+                                    if t.startswith("best so far")], 30, "the best DAG after Stop")
+        page.screenshot(path=str(ARTIFACTS / "lab_preset_stopped_dag.png"), full_page=True)
     assert not console, console
 
 
@@ -349,51 +358,27 @@ _ALPHA_MAX_JS = """(sel) => Math.max(...Array.from(document.querySelectorAll(sel
 def test_lab_darts_preset_alphas_separate(jupyter):
     """The DARTS classroom preset: after two supernet epochs the Alphas tab shows weights visibly off the
     uniform 1/5 (on an axis scaled to them), with no console errors. Screenshot: lab_darts_alphas.png."""
-    from playwright.sync_api import sync_playwright
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    nb = json.loads((jupyter["root"] / "lab.ipynb").read_text())
-    nb["cells"] = [nb["cells"][0], {**nb["cells"][1], "source": DARTS_CELL, "id": "cell-darts"}]
-    (jupyter["root"] / "darts.ipynb").write_text(json.dumps(nb, indent=1))
-    console = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
-        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
-        try:
-            page.goto(f"{jupyter['url']}/lab/workspaces/darts/tree/darts.ipynb?reset&token={jupyter['token']}")
-            page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=90_000)
-            page.wait_for_selector(".jp-StatusBar-Widget:has-text('Idle')", timeout=90_000)
-            _run_cell(page, 0)
-            run = page.locator('.jp-OutputArea button:has-text("Run")')
-            run.wait_for(timeout=120_000)
-            preset = page.locator(".jp-OutputArea .widget-dropdown:has(> label:text-is('preset')) select")
-            label = next(o for o in preset.locator("option").all_inner_texts() if o.startswith("classroom"))
-            preset.select_option(label=label)
-            _wait_for(lambda: _field(page, "arch_lr").input_value() == "0.01", 30, "the preset's alpha lr")
-            run.click()
-            page.wait_for_selector('.jp-OutputArea :text("supernet epoch")', timeout=60_000)   # the heartbeat
-            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Alphas')").click()
-            top = _wait_for(lambda: (v := page.evaluate(_ALPHA_MAX_JS, ".jp-OutputArea .js-plotly-plot")) > 0.24 and v,
-                            400, "an alpha weight visibly above uniform 0.2", step=2.0)
-            ranges = page.evaluate("""() => Array.from(document.querySelectorAll('.jp-OutputArea .js-plotly-plot'))
-                .filter(el => el.offsetParent !== null
-                              && (el.data || []).some(t => (t.name || '').startsWith('uniform')))
-                .flatMap(el => Object.entries(el.layout || {}).filter(([k]) => k.startsWith('yaxis'))
-                                 .map(([k, a]) => a.range || []))""")
-            # the alpha plot's axes are scaled to the weights (not a fixed 0-1, where 0.2 vs 0.25 is flat)
-            assert ranges and all(r and r[1] - r[0] < 0.5 for r in ranges if r), ranges
-            page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Alphas')").scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "lab_darts_alphas.png"))
-            page.locator('.jp-OutputArea button:has-text("Stop")').click()
-            page.wait_for_selector('.jp-OutputArea :text("stopped")', timeout=30_000)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "lab_darts_failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with _lab_notebook(jupyter, "darts", DARTS_CELL) as (page, run, console):
+        preset = page.locator(".jp-OutputArea .widget-dropdown:has(> label:text-is('preset')) select")
+        label = next(o for o in preset.locator("option").all_inner_texts() if o.startswith("classroom"))
+        preset.select_option(label=label)
+        _wait_for(lambda: _field(page, "arch_lr").input_value() == "0.01", 30, "the preset's alpha lr")
+        run.click()
+        page.wait_for_selector('.jp-OutputArea :text("supernet epoch")', timeout=60_000)   # the heartbeat
+        page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Alphas')").click()
+        top = _wait_for(lambda: (v := page.evaluate(_ALPHA_MAX_JS, ".jp-OutputArea .js-plotly-plot")) > 0.24 and v,
+                        400, "an alpha weight visibly above uniform 0.2", step=2.0)
+        ranges = page.evaluate("""() => Array.from(document.querySelectorAll('.jp-OutputArea .js-plotly-plot'))
+            .filter(el => el.offsetParent !== null
+                          && (el.data || []).some(t => (t.name || '').startsWith('uniform')))
+            .flatMap(el => Object.entries(el.layout || {}).filter(([k]) => k.startsWith('yaxis'))
+                             .map(([k, a]) => a.range || []))""")
+        # the alpha plot's axes are scaled to the weights (not a fixed 0-1, where 0.2 vs 0.25 is flat)
+        assert ranges and all(r and r[1] - r[0] < 0.5 for r in ranges if r), ranges
+        page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Alphas')").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "lab_darts_alphas.png"))
+        page.locator('.jp-OutputArea button:has-text("Stop")').click()
+        page.wait_for_selector('.jp-OutputArea :text("stopped")', timeout=30_000)
     assert top > 0.24 and not console, (top, console)
 
 
