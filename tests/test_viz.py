@@ -428,3 +428,11 @@ def test_no_95_band_from_fewer_than_3_seeds():
         two["layout"]["annotations"][0]["text"]
     three = viz.anytime_spec({"random": [vs.evaluation_stream(8, seed=k) for k in range(3)]})
     assert any(t.get("fill") == "tonexty" for t in three["data"]) and "95 %" in three["layout"]["title"]["text"]
+
+
+def test_history_hover_shows_scores_to_two_decimals():
+    evs = list(vs.evaluation_stream(3))
+    s = viz.history_spec(evs)
+    text = s["data"][0]["text"]
+    assert len(text) == 3 and all(t.split("val_acc ")[1].count(".") == 1 for t in text)
+    assert all(len(t.split("val_acc ")[1].split(".")[1]) == 2 for t in text), text

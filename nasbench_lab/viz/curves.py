@@ -20,7 +20,9 @@ def history_spec(events, title: str | None = None, y: str = "val_acc") -> dict:
     layout = base_layout(head, height=340 if rows == 1 else 560)
     layout.update(grid(rows, 1, titles, vspace=0.22, top=0.95 if epochs else 1.0))
     xs = [r["index"] + 1 for r in evals]
-    hover = [f"#{r['index'] + 1} {r.get('arch')}<br>{y} {r.get(y)}" for r in evals]
+    def score(v):                                  # 55.43, not 55.430228 (None stays readable)
+        return f"{v:.2f}" if isinstance(v, (int, float)) else str(v)
+    hover = [f"#{r['index'] + 1} {r.get('arch')}<br>{y} {score(r.get(y))}" for r in evals]
     data = [{"type": "scatter", "mode": "markers", "x": xs, "y": [r.get(y) for r in evals], "name": y,
              "text": hover, "hoverinfo": "text", "marker": {"size": 7, "color": "#1f77b4", "opacity": 0.75}},
             {"type": "scatter", "mode": "lines", "x": xs, "y": best_so_far(r.get(y) for r in evals),
