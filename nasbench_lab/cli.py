@@ -94,6 +94,9 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--strategy", default="random")
     s.add_argument("--estimator", default="train")
     s.add_argument("--budget", type=int, default=10, help="evaluations (multi-trial) or epochs (one-shot)")
+    s.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="multi-trial: also stop when the evaluations' summed cost reaches this (simulated "
+                        "seconds with --estimator table)")
     s.add_argument("--dataset", default="fashion-mnist")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--seed", type=int, default=0)
@@ -192,7 +195,7 @@ def cmd_search(args) -> int:
         result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
                         dataset=args.dataset, device=args.device, seed=args.seed, store=args.store,
                         strategy_options=_parse_options(args.option), estimator_options=_estimator_options(args),
-                        objective=args.objective, executor=ex, stop=stop,
+                        objective=args.objective, executor=ex, stop=stop, time_budget=args.time_budget,
                         on_event=[_warn_cost] + ([bar] if bar else []))
     _print_result(args, result)
     return 0

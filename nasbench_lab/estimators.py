@@ -119,6 +119,11 @@ class Estimator:
     def describe(self) -> dict:
         return {"name": self.name}
 
+    def max_epochs(self, space: SearchSpace) -> int | None:
+        """The most epochs ``evaluate(..., epochs=k)`` can train for; None when this estimator cannot
+        train for a chosen number of epochs (multi-fidelity strategies need one that can)."""
+        return None
+
     def estimate_seconds(self, space: SearchSpace) -> float | None:
         """Roughly how long one evaluation takes here (None: unknown). Used to warn before a large budget."""
         return None
@@ -155,9 +160,17 @@ class TrainEstimator(Estimator):
             return dict(self.fidelity.skeleton)
         return dict(CLASSROOM_SKELETON.get(space.name, {}))
 
-    def evaluate(self, space, arch, seed=0, emit=None, stop=None) -> Evaluation:
+    def max_epochs(self, space: SearchSpace) -> int:
+        return self.fidelity.epochs
+
+    def evaluate(self, space, arch, seed=0, emit=None, stop=None, epochs: int | None = None,
+                 continues: int = 0) -> Evaluation:
+        """``epochs``: train for this many instead of the fidelity's (a multi-fidelity rung). The network
+        is trained from scratch for them (``continues`` is ignored: no checkpoint is kept between rungs,
+        as in Li et al.'s Hyperband without warm starts), so the cost is the whole training."""
         arch = space.from_str(arch) if isinstance(arch, str) else arch
         data = self.data
+        fidelity = self.fidelity if epochs is None else dataclasses.replace(self.fidelity, epochs=epochs)
         with torch.random.fork_rng(devices=[]):          # seed the init without touching the caller's RNG
             torch.manual_seed(seed)
             model = space.build(arch, in_channels=data.info.in_channels, num_classes=data.info.num_classes,
@@ -165,9 +178,11 @@ class TrainEstimator(Estimator):
         shape = tuple(data.train_x.shape[1:])
         from .hardware import count_macs
         params, flops, macs = count_params(model), count_flops(model, shape), count_macs(model, shape)
-        res = train_model(model, data, self.fidelity.train_config(seed), emit=emit, stop=stop)
+        res = train_model(model, data, fidelity.train_config(seed), emit=emit, stop=stop)
         metrics = {"params": params, "macs": macs, "flops": flops, "curve": res.val_curve, "train_loss": res.train_loss,
                    "train_acc": res.train_acc, "epochs": len(res.val_curve), "images": res.images}
+        if epochs is not None and epochs < self.fidelity.epochs:
+            metrics["partial"] = True                  # a low rung: not comparable with full trainings
         if self.fidelity.latency:
             from .hardware import measure_latency
             metrics["latency_ms"] = measure_latency(model, shape, self.device, batch_sizes=(1,), warmup=3,

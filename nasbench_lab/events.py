@@ -9,7 +9,9 @@ Kinds and their payloads (every event also carries ``run_id``, ``seq`` and ``tim
 ``run_started``   space, strategy, estimator, budget, seed, config (dict)
 ``evaluation``    index (0-based), arch (string), val_acc, test_acc (or None), cost (seconds, real
                   or simulated), metrics (dict: params, flops, latency_ms, curve, ...), objective
-                  (the value the strategy maximises), best_arch, best_val_acc (best so far)
+                  (the value the strategy maximises), best_arch, best_val_acc, best_test_acc (best so
+                  far; a partial, fewer-epoch evaluation never replaces a full one), elapsed_cost (the
+                  run's summed cost so far: what a time budget counts)
 ``epoch``         epoch, of (total epochs), train_loss, train_acc, val_acc, seconds; one-shot
                   strategies and the training loop emit it
 ``alphas``        epoch, edges (list of edge names), ops (list of op names), weights (one list of
@@ -25,6 +27,7 @@ Kinds and their payloads (every event also carries ``run_id``, ``seq`` and ``tim
                   of the same architectures); one-shot strategies that keep scores (SPOS) emit it at the end
 ``local``         step, move (improve / restart / ...), arch, fitness, neighbours, restarts (local search)
 ``predictor``     round, train_size, candidates, chosen (list of {arch, mean, std}), fit_corr
+``rung``          bracket, rung, epochs, archs, scores, promoted (successive halving; Hyperband adds s)
 ``run_finished``  best_arch, best_val_acc, best_test_acc, evaluations, seconds, stopped
 ``run_failed``    error (one line), evaluations (how many finished before the failure)
 
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 KINDS = ("run_started", "evaluation", "epoch", "alphas", "population", "controller", "ranking", "local", "predictor",
-         "run_finished", "run_failed")
+         "rung", "run_finished", "run_failed")
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,30 @@ def _check_budget(budget) -> int:
     return budget
 
 
+def _check_time_budget(seconds) -> float | None:
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+        raise ValueError(f"time_budget must be a positive number of seconds, got {short(seconds)}")
+    return float(seconds)
+
+
+def _check_fidelity(strategy, estimator, space, executor) -> None:
+    """A multi-fidelity strategy needs an estimator that trains for a chosen number of epochs."""
+    if not getattr(strategy, "multi_fidelity", False):
+        return
+    from .strategies import StrategyError
+    top = estimator.max_epochs(space)
+    if top is None:
+        why = " (its epoch option fixes one)" if getattr(estimator, "epoch", None) is not None else ""
+        raise StrategyError(f"strategy {strategy.name!r} trains candidates for chosen numbers of epochs; estimator "
+                            f"{estimator.name!r} cannot{why}: use table, train or lowfi")
+    if executor is not None and getattr(executor, "slots", 1) > 1:
+        raise StrategyError(f"strategy {strategy.name!r} runs its rungs one after another in this process; "
+                            f"drop the executor")
+    strategy.set_max_epochs(top)
+
+
 def check_seed(seed) -> int:
     """Seeds are integers in [0, 2**63): torch and SQLite store them as 64-bit integers."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
@@ -80,7 +104,7 @@ def check_seed(seed) -> int:
 def search(space="nb201", strategy="random", estimator="train", budget: int = 10, dataset: str = "fashion-mnist",
            device="auto", seed: int = 0, store=None, on_event=None, stop=None, strategy_options: dict | None = None,
            estimator_options: dict | None = None, objective=None, run_id: str | None = None, replay=None,
-           executor=None) -> SearchResult:
+           executor=None, time_budget: float | None = None) -> SearchResult:
     """Run one architecture search and return its result.
 
     space, strategy, estimator: names (see ``list_spaces()``, ``list_strategies()``, ``list_estimators()``)
@@ -90,10 +114,13 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
     written as they happen. objective: what to maximise, a callable on an Evaluation or a text spec such
     as ``'flops<=20e6'`` (see objectives.py). executor: None (in this process), "process", "ray" or an
     executor object (executors.py). replay: stored evaluations re-told without re-evaluation (resume).
+    time_budget: multi-trial runs also stop once their evaluations' summed cost reaches this many
+    seconds (simulated seconds with the ``table`` estimator, as NATS-Bench races do).
     Raises ValueError (with a message naming the problem) on bad input.
     """
     budget = _check_budget(budget)
     seed = check_seed(seed)
+    time_budget = _check_time_budget(time_budget)
     if isinstance(device, str):
         from .train import resolve_device
         resolve_device(device)                       # a bad device name is refused whatever the estimator
@@ -114,12 +141,18 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
     config = {"space": space_obj.name, "strategy": strategy_name, "estimator": est.name, "budget": budget,
               "dataset": dataset, "device": str(device), "seed": seed, "strategy_options": strategy_options or {},
               "estimator_options": estimator_options or {}, "estimator_config": est.describe(),
-              "objective": objective_spec(objective_fn),
+              "objective": objective_spec(objective_fn), "time_budget": time_budget,
               "executor": executor_obj.name if executor_obj is not None else "inprocess"}
     rng = random.Random(seed)
     # Built before the store attaches: a rejected option must not leave a run marked "running" forever.
     strat = get_strategy(strategy_name, space_obj, rng, bus.emit, **(strategy_options or {})) \
         if isinstance(strategy, str) else strategy
+    try:
+        _check_fidelity(strat, est, space_obj, executor_obj)
+    except ValueError:
+        if executor_obj is not None and executor_obj is not executor:
+            executor_obj.close()
+        raise
     store_obj = None
     if store is not None:
         from .store import open_store                 # the SQLite store subscribes like any consumer
@@ -129,7 +162,7 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
     for fn in (on_event if isinstance(on_event, (list, tuple)) else [on_event] if on_event else []):
         bus.subscribe(fn)
     ctx = RunContext(space_obj, est, budget, seed, bus.emit, stop, rng, objective_fn or default_objective,
-                     list(replay or []), device=getattr(est, "device", None))
+                     list(replay or []), device=getattr(est, "device", None), time_budget=time_budget)
     if executor_obj is not None:
         ctx.executor = executor_obj
         # Worker processes rebuild space and estimator from names and JSON-able options.
@@ -191,4 +224,5 @@ def resume(run_id: str, store, budget: int | None = None, executor=None, on_even
                   strategy_options=cfg.get("strategy_options") or None,
                   estimator_options=cfg.get("estimator_options") or None,
                   objective=objective if objective is not None else cfg["objective"], run_id=run_id,
-                  replay=st.evaluations(run_id), executor=executor, on_event=on_event, stop=stop)
+                  replay=st.evaluations(run_id), executor=executor, on_event=on_event, stop=stop,
+                  time_budget=cfg.get("time_budget"))

@@ -23,6 +23,11 @@ A caveat to state in class: the landscape is nearly additive over the decisions,
 Hardware metrics (params, macs, flops, latency_ms) are synthetic too and deliberately *conflict* with
 accuracy: on every other decision the preferred choice is the heaviest one, so the accuracy optimum
 is a heavy network and a hardware-aware objective (objectives.py) picks a different one.
+
+Learning curves, for multi-fidelity strategies: a candidate "trains" for ``epochs`` epochs (default 4);
+after epoch e of E its score is ``40 + (clean - 40) * sqrt(e / E)`` with noise up to (1 + 2 (E - e) / E)
+times the final bound, and it costs e / E of the full cost. So early epochs rank like the last one
+but noisily; real curves are less kind (the table's are not this faithful: see notebook 08).
 """
 from __future__ import annotations
 
@@ -87,13 +92,16 @@ class SyntheticEstimator(Estimator):
     name = "synthetic"
     deterministic = True
 
-    def __init__(self, noise: float = 0.25, shift: int = 0, delay: float = 0.0, dataset=None, device=None):
+    def __init__(self, noise: float = 0.25, shift: int = 0, delay: float = 0.0, epochs: int = 4, dataset=None,
+                 device=None):
         # dataset/device are accepted (``search`` always passes them) and ignored: nothing is trained.
         if not 0.0 <= noise <= 0.25:
             raise EstimatorError(f"synthetic noise must be in [0, 0.25] (fraction of the smallest step), got {noise!r}")
         if delay < 0:
             raise EstimatorError(f"synthetic delay must be >= 0 seconds, got {delay!r}")
-        self.noise, self.shift, self.delay = float(noise), int(shift), float(delay)
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 1000:
+            raise EstimatorError(f"synthetic epochs must be an integer from 1 to 1000, got {epochs!r}")
+        self.noise, self.shift, self.delay, self.epochs = float(noise), int(shift), float(delay), epochs
         self.dataset = dataset
         self._tables: dict[str, _Landscape] = {}
 
@@ -117,7 +125,13 @@ class SyntheticEstimator(Estimator):
         """Largest |val_acc - score| (percentage points)."""
         return self.noise * SPAN_ACC / self.landscape(space).max_raw
 
-    def evaluate(self, space, arch, seed=0, emit=None, stop=None) -> Evaluation:
+    def max_epochs(self, space: SearchSpace) -> int:
+        return self.epochs
+
+    def evaluate(self, space, arch, seed=0, emit=None, stop=None, epochs: int | None = None,
+                 continues: int = 0) -> Evaluation:
+        if epochs is not None and epochs < self.epochs:
+            return self._partial(space, arch, seed, epochs, continues)
         arch = space.from_str(arch) if isinstance(arch, str) else arch
         s = space.to_str(arch)
         land = self.landscape(space)
@@ -133,10 +147,25 @@ class SyntheticEstimator(Estimator):
                    "synthetic": True}
         if self.delay:
             time.sleep(self.delay)        # simulate work (tests of parallel executors)
-        return Evaluation(s, round(val, 6), round(test, 6), cost=round(10.0 + 50.0 * heavy, 4), metrics=metrics)
+        cost = (10.0 + 50.0 * heavy) * (1 - continues / self.epochs)
+        return Evaluation(s, round(val, 6), round(test, 6), cost=round(cost, 4),
+                          metrics={**metrics, "epochs": self.epochs})
+
+    def _partial(self, space, arch, seed, epochs, continues) -> Evaluation:
+        """The score after ``epochs`` of ``self.epochs`` (see "Learning curves" in the module text)."""
+        full = self.evaluate(space, arch, seed)
+        frac = epochs / self.epochs
+        land = self.landscape(space)
+        bound = self.noise * SPAN_ACC / land.max_raw * (1 + 2 * (1 - frac))
+        clean = BASE_ACC + (self.score(space, arch) - BASE_ACC) * frac ** 0.5
+        val = clean + bound * (2 * _unit(space.name, full.arch, seed, "val", epochs) - 1)
+        cost = (10.0 + 50.0 * land.heavy(space.to_decisions(space.from_str(full.arch)))) * (epochs - continues) / self.epochs
+        return Evaluation(full.arch, round(val, 6), None, cost=round(cost, 4),
+                          metrics={**full.metrics, "epochs": epochs, "partial": True})
 
     def describe(self) -> dict:
-        return {"name": self.name, "noise": self.noise, "shift": self.shift, "delay": self.delay}
+        return {"name": self.name, "noise": self.noise, "shift": self.shift, "delay": self.delay,
+                "epochs": self.epochs}
 
 
 def _synthetic(**kw) -> SyntheticEstimator:

@@ -154,6 +154,9 @@ def _config_class(cls):
 
 
 NUMBER_CASES = [
+    (["search", "--budget", "2", "--estimator", "synthetic", "--time-budget", "-5"], "time_budget"),
+    (["search", "--budget", "2", "--estimator", "synthetic", "--time-budget", "nan"], "time_budget"),
+    (["search", "--budget", "2", "--strategy", "hyperband", "--estimator", "supernet"], "cannot"),
     (["search", "--budget", "2", "--lr", "nan"], "'lr'"),
     (["search", "--budget", "2", "--lr", "inf"], "'lr'"),
     (["search", "--budget", "2", "--lr", "-1"], "'lr'"),
@@ -381,6 +384,14 @@ API_CASES = [
     (dict(estimator="train", estimator_options={"fidelity": {"bogus": 1}}), "bogus"),
     (dict(estimator="train", estimator_options={"fidelity": 3}), "fidelity"),
     (dict(store=42), "store"), (dict(store="STOREDIR"), "directory"),
+    (dict(time_budget=0), "time_budget"), (dict(time_budget="60"), "time_budget"),
+    (dict(time_budget=float("inf")), "time_budget"),
+    (dict(strategy="successive_halving", strategy_options={"max_epochs": 9}), "more than the 4 epochs"),
+    (dict(strategy="hyperband", strategy_options={"min_epochs": 0}), "min_epochs"),
+    (dict(strategy="hyperband", estimator="train", estimator_options={"fidelity": {"epochs": 1}},
+          strategy_options={"min_epochs": 2}), "min_epochs 2 is more than the 1 epochs"),
+    (dict(strategy="successive_halving", executor="process"), "drop the executor"),
+    (dict(strategy="tpe", strategy_options={"n_startup": 0}), "n_startup"),
 ]
 
 

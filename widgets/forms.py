@@ -43,7 +43,8 @@ _SIGNATURE_DOCS = {
     "synthetic": {"noise": "Noise on each score, as a fraction of the smallest step between architectures "
                            "(0 to 0.25).",
                   "shift": "Which invented landscape (each shift moves the optimum).",
-                  "delay": "Seconds each evaluation sleeps: stands in for training time so a run can be watched."},
+                  "delay": "Seconds each evaluation sleeps: stands in for training time so a run can be watched.",
+                  "epochs": "Epochs of a full (invented) training; multi-fidelity strategies stop some earlier."},
     "table": {"setting": "Which training protocol of the table answers (empty: the table's default).",
               "epoch": "Answer with the accuracy after this epoch (empty: the last): low fidelity from the table.",
               "seed": "Which training seed answers (empty: chosen by the search seed)."},

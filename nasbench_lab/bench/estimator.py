@@ -25,28 +25,40 @@ class TableEstimator(Estimator):
         self.epoch, self.seed = epoch, seed
         self.table.protocol(self.setting)                 # validates the setting now, not at the first query
 
-    def evaluate(self, space, arch, seed: int = 0, emit=None, stop=None) -> Evaluation:
+    def max_epochs(self, space) -> int | None:
+        return None if self.epoch is not None else self.table.protocol(self.setting).epochs
+
+    def evaluate(self, space, arch, seed: int = 0, emit=None, stop=None, epochs: int | None = None,
+                 continues: int = 0) -> Evaluation:
+        """``epochs`` (multi-fidelity rungs): the validation accuracy after that epoch of the recorded
+        training run; ``continues``: epochs already paid for by an earlier rung, so only the rest is
+        charged (the same run goes on)."""
         if space.name != "nb201":
             raise EstimatorError(f"the table estimator covers the nb201 space only, not {space.name!r}")
         seeds = list(self.table.protocol(self.setting).seeds)
         # Which training seed answers: fixed by the option, else chosen by the search seed (deterministic).
         s = self.seed if self.seed is not None else seeds[seed % len(seeds)]
-        r = self.table.query(space.to_str(arch), self.setting, seed=s, epoch=self.epoch)
+        epoch = self.epoch if epochs is None else epochs
+        r = self.table.query(space.to_str(arch), self.setting, seed=s, epoch=epoch)
         if r["val_acc"] is None and self.seed is None:
             # a table whose later seeds are still being built: the next seed this cell has answers (the
             # evaluation records which one, as table_seed); a seed asked for explicitly is never swapped
             for other in seeds[seeds.index(s) + 1:] + seeds[:seeds.index(s)]:
-                r = self.table.query(space.to_str(arch), self.setting, seed=other, epoch=self.epoch)
+                r = self.table.query(space.to_str(arch), self.setting, seed=other, epoch=epoch)
                 if r["val_acc"] is not None:
                     s = other
                     break
         if r["val_acc"] is None:
             raise EstimatorError(f"{r['canonical']} has no {self.setting} result for seed {s} in this table")
-        return Evaluation(space.to_str(arch), r["val_acc"], r["test_acc"], r["cost"] or 0.0,
-                          {"params": r["params"], "macs": r["macs"], "macs_live": r["macs_live"],
-                           "flops": r["flops"], "latency_ms": r["latency_ms"],
-                           "curve": r["val_curve"], "canonical": r["canonical"], "table_seed": s,
-                           "simulated": True})
+        total = self.table.protocol(self.setting).epochs
+        cost = (r["cost"] or 0.0) * (1.0 - continues / r["epoch"]) if continues else (r["cost"] or 0.0)
+        metrics = {"params": r["params"], "macs": r["macs"], "macs_live": r["macs_live"],
+                   "flops": r["flops"], "latency_ms": r["latency_ms"], "epochs": r["epoch"],
+                   "curve": r["val_curve"][:r["epoch"]], "canonical": r["canonical"], "table_seed": s,
+                   "simulated": True}
+        if r["epoch"] < total:
+            metrics["partial"] = True
+        return Evaluation(space.to_str(arch), r["val_acc"], r["test_acc"], cost, metrics)
 
     def describe(self) -> dict:
         return {"name": self.name, "setting": self.setting, "epoch": self.epoch, "seed": self.seed,

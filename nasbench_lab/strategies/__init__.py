@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-from .base import (MultiTrialStrategy, OneShotStrategy, RunContext, Strategy, StrategyError, default_objective,
-                   run_strategy)
+from .base import (MultiTrialStrategy, OneShotStrategy, RunContext, Strategy, StrategyError, Trial,
+                   default_objective, run_strategy)
 
 _REGISTRY = {
     "random": "random:RandomSearch",
@@ -16,6 +16,9 @@ _REGISTRY = {
     "reinforce": "reinforce:Reinforce",
     "local": "local:LocalSearch",
     "predictor": "predictor:PredictorSearch",
+    "successive_halving": "successive_halving:SuccessiveHalving",
+    "hyperband": "hyperband:Hyperband",
+    "tpe": "tpe:TPE",
     "darts": "darts:DartsSearch",
     "enas": "enas:ENAS",
     "spos": "spos:SPOS",
@@ -38,5 +41,5 @@ def get_strategy(name: str, space, rng, emit, **options) -> Strategy:
     return strategy_class(name)(space, rng, emit, **options)
 
 
-__all__ = ["MultiTrialStrategy", "OneShotStrategy", "RunContext", "Strategy", "StrategyError", "default_objective",
+__all__ = ["MultiTrialStrategy", "OneShotStrategy", "RunContext", "Strategy", "StrategyError", "Trial", "default_objective",
            "get_strategy", "list_strategies", "run_strategy", "strategy_class"]

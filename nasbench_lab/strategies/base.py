@@ -58,6 +58,23 @@ class RunContext:
     """Where evaluations run (executors.py); None: in this process, one at a time."""
     recipe: dict | None = None
     """JSON-able description of space and estimator (names + options) so worker processes rebuild them."""
+    time_budget: float | None = None
+    """Multi-trial: stop once the evaluations' summed ``cost`` (seconds; simulated for table lookups)
+    reaches this, whichever of the two budgets ends first."""
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What a multi-fidelity strategy asks for: an architecture trained for ``epochs`` epochs.
+
+    ``continues``: epochs an earlier trial of the same architecture already trained in this run. The
+    table charges only the difference (its per-epoch curve comes from one training run, so going on from
+    epoch 1 to 2 costs the second epoch); the ``train`` estimator trains the rung from scratch.
+    """
+
+    arch: object
+    epochs: int
+    continues: int = 0
 
 
 class Strategy:
@@ -68,6 +85,9 @@ class Strategy:
     asynchronous = False
     #: Short description for menus (the widgets, ``nasbench-lab info``).
     summary = ""
+    #: True when ``ask`` returns ``Trial``s (an architecture and a number of epochs), not architectures:
+    #: the estimator must be able to train for a chosen number of epochs (``Estimator.max_epochs``).
+    multi_fidelity = False
 
     def __init__(self, space: SearchSpace, rng: random.Random, emit: Callable, **options):
         self.space, self.rng, self.emit = space, rng, emit
@@ -83,7 +103,7 @@ class Strategy:
 
 class MultiTrialStrategy(Strategy):
     def ask(self):
-        """The next architecture to evaluate."""
+        """The next architecture to evaluate (a ``Trial`` for multi-fidelity strategies)."""
         raise NotImplementedError
 
     def tell(self, arch, evaluation: Evaluation, objective: float) -> None:
@@ -106,12 +126,25 @@ class Tracker:
     objectives: list = field(default_factory=list)
     best_index: int = -1
     seconds: float = 0.0
+    cost: float = 0.0
+    """Summed ``cost`` of the evaluations (what a time budget counts)."""
 
     def add(self, ev: Evaluation, objective: float) -> None:
         self.evaluations.append(ev)
         self.objectives.append(objective)
-        if self.best_index < 0 or objective > self.objectives[self.best_index]:
-            self.best_index = len(self.evaluations) - 1
+        self.cost += float(ev.cost or 0.0)
+        # Why a partial (fewer-epoch) evaluation cannot replace a full one as the best: its accuracy is
+        # on another scale (one epoch scores far lower) and it has no test accuracy; it leads only
+        # until the first full-fidelity result arrives.
+        partial = bool(ev.metrics.get("partial"))
+        if self.best_index < 0:
+            self.best_index = 0
+        else:
+            best = self.evaluations[self.best_index]
+            if bool(best.metrics.get("partial")) and not partial:
+                self.best_index = len(self.evaluations) - 1
+            elif bool(best.metrics.get("partial")) == partial and objective > self.objectives[self.best_index]:
+                self.best_index = len(self.evaluations) - 1
 
     @property
     def best(self) -> Evaluation | None:
@@ -123,17 +156,29 @@ def emit_evaluation(ctx: RunContext, tracker: Tracker, ev: Evaluation, objective
     best = tracker.best
     ctx.emit("evaluation", index=len(tracker.evaluations) - 1, arch=ev.arch, val_acc=ev.val_acc,
              test_acc=ev.test_acc, cost=ev.cost, metrics=ev.metrics, objective=objective,
-             best_arch=best.arch, best_val_acc=best.val_acc, replayed=replayed)
+             best_arch=best.arch, best_val_acc=best.val_acc, best_test_acc=best.test_acc,
+             elapsed_cost=tracker.cost, replayed=replayed)
 
 
-def evaluate_one(ctx: RunContext, arch, index: int) -> tuple[Evaluation, bool]:
-    """Score ``arch``; reuse the stored evaluation when resuming (same position, same architecture)."""
+def evaluate_one(ctx: RunContext, asked, index: int) -> tuple[Evaluation, bool]:
+    """Score ``asked`` (an architecture, or a ``Trial``); reuse the stored evaluation when resuming
+    (same position, same architecture, same number of epochs)."""
+    trial = asked if isinstance(asked, Trial) else None
+    arch = trial.arch if trial else asked
     arch_str = ctx.space.to_str(arch)
-    if index < len(ctx.replay) and ctx.replay[index].arch == arch_str:
+    if index < len(ctx.replay) and ctx.replay[index].arch == arch_str and (
+            trial is None or ctx.replay[index].metrics.get("epochs") == trial.epochs):
         return ctx.replay[index], True
+    if trial is not None:
+        return ctx.estimator.evaluate(ctx.space, arch, seed=ctx.seed, stop=ctx.stop, epochs=trial.epochs,
+                                      continues=trial.continues), False
     if ctx.executor is not None:
         return ctx.executor.evaluate(ctx, arch), False
     return ctx.estimator.evaluate(ctx.space, arch, seed=ctx.seed, stop=ctx.stop), False
+
+
+def _out_of_time(ctx: RunContext, tracker: Tracker) -> bool:
+    return ctx.time_budget is not None and tracker.cost >= ctx.time_budget
 
 
 def run_multi_trial(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
@@ -142,14 +187,14 @@ def run_multi_trial(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
         return run_asynchronous(strategy, ctx)
     tracker = Tracker()
     for i in range(ctx.budget):
-        if ctx.stop.is_set():
+        if ctx.stop.is_set() or _out_of_time(ctx, tracker):
             break
-        arch = strategy.ask()
-        ev, replayed = evaluate_one(ctx, arch, i)
+        asked = strategy.ask()
+        ev, replayed = evaluate_one(ctx, asked, i)
         if ctx.stop.is_set() and not replayed:
             break                                  # a stopped training is not a finished evaluation
         obj = ctx.objective(ev)
-        strategy.tell(arch, ev, obj)
+        strategy.tell(asked, ev, obj)
         emit_evaluation(ctx, tracker, ev, obj, replayed)
     return tracker
 
@@ -171,7 +216,8 @@ def run_asynchronous(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
     asked = len(tracker.evaluations)
     try:
         while True:
-            while not ctx.stop.is_set() and asked < ctx.budget and len(pending) < executor.slots:
+            while (not ctx.stop.is_set() and not _out_of_time(ctx, tracker) and asked < ctx.budget
+                   and len(pending) < executor.slots):
                 arch = strategy.ask()
                 pending[executor.submit(ctx, arch)] = arch
                 asked += 1

@@ -1,0 +1,114 @@
+"""TPE: Bayesian optimisation with a tree-structured Parzen estimator, through Optuna's ask-and-tell.
+
+Bergstra, Bardenet, Bengio & Kegl, "Algorithms for Hyper-Parameter Optimization", NeurIPS 2011; the
+model inside BOHB (Falkner, Klein & Hutter, ICML 2018), which the NAS-Bench-201 paper races. We do
+not write TPE again: Optuna (Akiba et al., KDD 2019) keeps a well-tested one, and its ask-and-tell
+interface fits the lab's driver exactly (the driver asks, an estimator scores, the driver tells).
+
+    first n_startup architectures: uniform at random
+    then, at every ask: split the architectures seen so far at the gamma quantile of their score into
+        "good" and "bad"; fit a categorical Parzen estimator l(x) to the good and g(x) to the bad ones;
+        propose, among candidates drawn from l, the one that maximises l(x) / g(x)
+
+The space's ``decisions()`` (the choices an RL controller emits: for NB201, the op of each of the six
+edges) become Optuna categorical parameters, so TPE works on every space. Needs the optional extra:
+``pip install 'nasbench_lab[bo]'`` (Optuna).
+
+Why a memory of seen cells: TPE happily proposes a cell it has already seen (several decision vectors
+are the same NB201 cell, and the good region is small); scoring it again costs a query and adds no
+information. The known score is told to Optuna at once and it is asked again, up to ``redraws`` times.
+
+Resume: the driver re-plays stored evaluations through the same asks, and Optuna's sampler is seeded
+from the run's seed, so a resumed run continues exactly where it stopped.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from .base import MultiTrialStrategy, StrategyError
+
+
+@dataclass
+class TPEConfig:
+    """Options of ``tpe`` (pass them as ``strategy_options``)."""
+
+    n_startup: int = 10
+    """Random architectures before the model proposes any (Optuna's n_startup_trials)."""
+    multivariate: bool = False
+    """Model the decisions jointly (one Parzen estimator over all of them) instead of one per decision."""
+    redraws: int = 20
+    """How many times a proposal of an already-scored cell is answered from memory and drawn again."""
+
+    def check(self) -> None:
+        for name, lo in (("n_startup", 1), ("redraws", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise StrategyError(f"tpe: {name} must be an integer >= {lo}, got {v!r}")
+
+
+@contextlib.contextmanager
+def _quiet(optuna):
+    """Optuna logs every told trial at INFO level; the core is silent (house rule 6), so the level is
+    raised for the duration of a call and put back after (the caller's setting is not changed)."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+class TPE(MultiTrialStrategy):
+    name = "tpe"
+    summary = "TPE Bayesian optimisation (Optuna ask-and-tell; the BO family of BOHB)"
+
+    def __init__(self, space, rng, emit, **options):
+        super().__init__(space, rng, emit)
+        self.config = self.configure(TPEConfig, options)
+        try:
+            import optuna
+        except ImportError:
+            raise StrategyError("strategy 'tpe' needs Optuna: pip install 'nasbench_lab[bo]' "
+                                "(or pip install optuna)") from None
+        self.optuna = optuna
+        self.decisions = space.decisions()
+        if not self.decisions:
+            raise StrategyError(f"tpe: space {space.name!r} has no decisions to model")
+        # Parameter names carry the index: decision names need not be unique.
+        self.names = [f"{i:02d} {d.name}" for i, d in enumerate(self.decisions)]
+        sampler = optuna.samplers.TPESampler(n_startup_trials=self.config.n_startup,
+                                             multivariate=self.config.multivariate,
+                                             seed=rng.randrange(2 ** 31))
+        with _quiet(optuna):
+            self.study = optuna.create_study(direction="maximize", sampler=sampler)
+        self.known: dict = {}        # canonical cell -> objective already told
+        self._pending = None         # (optuna trial, canonical) of the last ask
+
+    def _propose(self):
+        trial = self.study.ask()
+        idx = [trial.suggest_categorical(n, list(range(len(d.choices)))) for n, d in zip(self.names, self.decisions)]
+        arch = self.space.from_decisions(idx)
+        return trial, arch, self.space.canonical(arch)
+
+    def ask(self):
+        if self._pending is not None:
+            raise StrategyError("tpe: asked again before the last architecture was told")
+        with _quiet(self.optuna):
+            trial, arch, canon = self._propose()
+            for _ in range(self.config.redraws):
+                if canon not in self.known:
+                    break
+                self.study.tell(trial, self.known[canon])      # answered from memory: no query spent
+                trial, arch, canon = self._propose()
+        self._pending = (trial, canon)
+        return arch
+
+    def tell(self, arch, evaluation, objective: float) -> None:
+        if self._pending is None:
+            raise StrategyError("tpe was told an architecture it did not ask for")
+        trial, canon = self._pending
+        self._pending = None
+        self.known[canon] = float(objective)
+        with _quiet(self.optuna):
+            self.study.tell(trial, float(objective))
