@@ -16,7 +16,11 @@ edges) become Optuna categorical parameters, so TPE works on every space. Needs 
 
 Why a memory of seen cells: TPE happily proposes a cell it has already seen (several decision vectors
 are the same NB201 cell, and the good region is small); scoring it again costs a query and adds no
-information. The known score is told to Optuna at once and it is asked again, up to ``redraws`` times.
+information. The repeat is closed as a failed trial (Optuna's model already holds the cell's score
+once; telling it again would count that cell twice) and Optuna is asked again, up to ``redraws``
+times; after that the query is an unseen mutation of the last proposal, handed to Optuna with
+``enqueue_trial`` so its model learns from it like from its own. Why bounded: late in a run most
+proposals repeat, and each extra trial makes every later ask slower.
 
 Resume: the driver re-plays stored evaluations through the same asks, and Optuna's sampler is seeded
 from the run's seed, so a resumed run continues exactly where it stopped.
@@ -37,7 +41,7 @@ class TPEConfig:
     """Random architectures before the model proposes any (Optuna's n_startup_trials)."""
     multivariate: bool = False
     """Model the decisions jointly (one Parzen estimator over all of them) instead of one per decision."""
-    redraws: int = 20
+    redraws: int = 1
     """How many times a proposal of an already-scored cell is answered from memory and drawn again."""
 
     def check(self) -> None:
@@ -91,6 +95,16 @@ class TPE(MultiTrialStrategy):
         arch = self.space.from_decisions(idx)
         return trial, arch, self.space.canonical(arch)
 
+    def _close_repeat(self, trial) -> None:
+        self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
+
+    def _unseen_mutant(self, arch):
+        for _ in range(100):                                   # bounded: a nearly exhausted space still answers
+            arch = self.space.mutate(arch, self.rng)
+            if self.space.canonical(arch) not in self.known:
+                break
+        return arch
+
     def ask(self):
         if self._pending is not None:
             raise StrategyError("tpe: asked again before the last architecture was told")
@@ -99,8 +113,13 @@ class TPE(MultiTrialStrategy):
             for _ in range(self.config.redraws):
                 if canon not in self.known:
                     break
-                self.study.tell(trial, self.known[canon])      # answered from memory: no query spent
+                self._close_repeat(trial)                      # answered from memory: no query spent
                 trial, arch, canon = self._propose()
+            if canon in self.known:
+                self._close_repeat(trial)
+                arch = self._unseen_mutant(arch)
+                self.study.enqueue_trial(dict(zip(self.names, self.space.to_decisions(arch))))
+                trial, arch, canon = self._propose()           # the enqueued parameters come back
         self._pending = (trial, canon)
         return arch
 
