@@ -306,7 +306,8 @@ def build(out_dir, settings=("laptop", "laptop-lowfi"), start: int = 0, end: int
         p = get_protocol(r["setting"])
         images += len(r["val_curve"]) * ((p.train_subset or 0) // p.batch_size) * p.batch_size
         by_setting[r["setting"]] = by_setting.get(r["setting"], 0) + 1
-    remaining = len([t for t in todo_all if t not in done_tasks(out)])
+    finished = done_tasks(out)                       # read once: it parses every shard
+    remaining = len([t for t in todo_all if t not in finished])
     return {"tasks_done": n, "by_setting": by_setting, "remaining": remaining, "seconds": round(seconds, 2),
             "train_images_per_s": round(images / seconds, 1) if seconds > 0 else None,
             "tasks_per_s": round(n / seconds, 3) if seconds > 0 else None}
