@@ -57,9 +57,10 @@ MIN_BAND_SEEDS = 3
 
 
 def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: float = 1.96, points: int = 200,
-                 show_runs: bool | None = None, title: str | None = None) -> dict:
+                 show_runs: bool | None = None, title: str | None = None, ylabel: str | None = None) -> dict:
     """``runs``: {label: [run, run, ...]} with one run per seed, each an event list, evaluation rows or a
-    ready (xs, ys) pair. Draws the mean best-so-far and a mean +- z * standard-error band per label."""
+    ready (xs, ys) pair (e.g. ``race.curves``: regret against time). Draws the mean and a
+    mean +- z * standard-error band per label. ``ylabel``: what the y values are (default "best <y>")."""
     if not isinstance(runs, dict):
         raise ValueError("runs must be a dict {label: [run per seed, ...]}")
     data, banded, thin = [], 0, []
@@ -95,10 +96,11 @@ def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: floa
         data.append({"type": "scatter", "mode": "lines", "x": b["x"], "y": b["mean"], "legendgroup": label,
                      "name": f"{label} (n={len(curves)})", "line": {"color": colour, "width": 2.5, "shape": "hv"}})
     what = "95 %" if abs(z - 1.96) < 1e-9 else f"{z} SE"
-    head = title or (f"best {y} so far (mean and {what} band over seeds)" if banded else
-                     f"best {y} so far (mean over seeds; no band)")
+    what_y = ylabel or f"best {y} so far"
+    head = title or (f"{what_y} (mean and {what} band over seeds)" if banded else
+                     f"{what_y} (mean over seeds; no band)")
     xlabel = "evaluations" if x == "evaluations" else "time (s, simulated where the estimator is a table)"
-    layout = base_layout(head, height=380, xaxis={"title": {"text": xlabel}}, yaxis={"title": {"text": f"best {y}"}})
+    layout = base_layout(head, height=380, xaxis={"title": {"text": xlabel}}, yaxis={"title": {"text": ylabel or f"best {y}"}})
     if thin:
         layout["annotations"] = [{"text": f"no {what} band where fewer than {MIN_BAND_SEEDS} seeds: "
                                           + "; ".join(thin), "x": 0.99, "y": 0.02, "xref": "paper", "yref": "paper",
