@@ -82,7 +82,11 @@ def _estimator_options(args) -> dict:
         opts["download"] = not args.no_download
         if args.data_root:
             opts["data_root"] = args.data_root
-    return opts
+    extra = _parse_options(getattr(args, "estimator_option", None) or [])
+    clash = sorted(set(extra) & set(opts))
+    if clash:
+        raise ValueError(f"--estimator-option {clash[0]} is set by its own flag; use that flag")
+    return {**opts, **extra}
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -103,6 +107,8 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--store", help="SQLite file to record the run in (resumable)")
     s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="strategy option (repeatable), value parsed as JSON when possible")
+    s.add_argument("--estimator-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="estimator option (repeatable), e.g. proxy=naswot for zerocost, setting=full for table")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--objective", default="accuracy",
                    help="what to maximise: accuracy, a hard limit 'flops<=20e6', a MnasNet penalty "
@@ -373,7 +379,10 @@ def _print_result(args, result) -> None:
           f"{len(result.evaluations)} evaluations in {result.seconds:.1f} s")
     if b is not None:
         test = "n/a" if b.test_acc is None else f"{b.test_acc:.2f} %"
-        print(f"best: {b.arch}\n  val acc {b.val_acc:.2f} %, test acc {test}")
+        if "proxy" in b.metrics:                       # a zero-cost score is not an accuracy
+            print(f"best: {b.arch}\n  {b.metrics['proxy']} score {b.val_acc:.4g} (zero-cost, higher is better)")
+        else:
+            print(f"best: {b.arch}\n  val acc {b.val_acc:.2f} %, test acc {test}")
     store = getattr(args, "store", None)
     if result.stopped and store:
         print(f"continue with: nasbench-lab resume {result.run_id} --store {store}")

@@ -157,6 +157,8 @@ NUMBER_CASES = [
     (["search", "--budget", "2", "--estimator", "synthetic", "--time-budget", "-5"], "time_budget"),
     (["search", "--budget", "2", "--estimator", "synthetic", "--time-budget", "nan"], "time_budget"),
     (["search", "--budget", "2", "--strategy", "hyperband", "--estimator", "supernet"], "cannot"),
+    (["search", "--budget", "2", "--estimator", "zerocost", "--estimator-option", "proxy=bogus"], "'proxy'"),
+    (["search", "--budget", "2", "--estimator", "train", "--estimator-option", "fidelity={}"], "own flag"),
     (["search", "--budget", "2", "--lr", "nan"], "'lr'"),
     (["search", "--budget", "2", "--lr", "inf"], "'lr'"),
     (["search", "--budget", "2", "--lr", "-1"], "'lr'"),

@@ -115,3 +115,13 @@ def test_search_estimates_large_multi_trial_budgets_only():
            estimator_options={"fidelity": fid}, on_event=on_event, stop=stop)
     search(space="nb201", strategy="random", estimator="synthetic", budget=3, on_event=on_event)
     assert seen[0] is not None and seen[0] > 0 and seen[1] is None
+
+
+def test_estimator_options_and_time_budget_reach_the_run(capsys):
+    assert main(["search", "--strategy", "hyperband", "--estimator", "synthetic", "--budget", "500",
+                 "--time-budget", "200", "--estimator-option", "epochs=8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 0 < out["evaluations"] < 500                # the time budget ended it
+    assert main(["search", "--estimator", "zerocost", "--budget", "2", "--device", "cpu", "--dataset", "synthetic",
+                 "--estimator-option", "proxy=params", "--estimator-option", "image_size=16"]) == 0
+    assert "params score" in capsys.readouterr().out
