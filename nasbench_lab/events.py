@@ -28,6 +28,7 @@ Kinds and their payloads (every event also carries ``run_id``, ``seq`` and ``tim
 ``local``         step, move (improve / restart / ...), arch, fitness, neighbours, restarts (local search)
 ``predictor``     round, train_size, candidates, chosen (list of {arch, mean, std}), fit_corr
 ``rung``          bracket, rung, epochs, archs, scores, promoted (successive halving; Hyperband adds s)
+``zerocost``      pool, proxy, scored (cells scored), chosen (list of {arch, score}) (zero-cost-guided search)
 ``run_finished``  best_arch, best_val_acc, best_test_acc, evaluations, seconds, stopped
 ``run_failed``    error (one line), evaluations (how many finished before the failure)
 
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 KINDS = ("run_started", "evaluation", "epoch", "alphas", "population", "controller", "ranking", "local", "predictor",
-         "rung", "run_finished", "run_failed")
+         "rung", "zerocost", "run_finished", "run_failed")
 
 
 @dataclass(frozen=True)

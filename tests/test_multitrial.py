@@ -18,6 +18,9 @@ from nasbench_lab.strategies import StrategyError, strategy_class
 from nasbench_lab.synthetic import SyntheticEstimator
 
 MULTI_TRIAL = [s for s in list_strategies() if strategy_class(s).family == "multi-trial"]
+# Smoke options where a default is sized for real runs: zero-cost scoring of 100-cell pools of DARTS
+# networks would make the smoke test slow, not more thorough.
+SMOKE_OPTIONS = {"zerocost_guided": {"pool": 8, "top": 3, "scores": "compute"}}
 
 
 def test_the_issue_strategies_are_registered():
@@ -29,7 +32,8 @@ def test_the_issue_strategies_are_registered():
 @pytest.mark.parametrize("strategy", MULTI_TRIAL)
 def test_every_strategy_on_every_space(strategy, space):
     log = EventLog()
-    res = search(space, strategy, "synthetic", budget=12, seed=3, on_event=log)
+    res = search(space, strategy, "synthetic", budget=12, seed=3, on_event=log,
+                 strategy_options=SMOKE_OPTIONS.get(strategy))
     sp = get_space(space)
     assert len(res.evaluations) == 12
     for ev in res.evaluations:

@@ -70,10 +70,11 @@ def test_export_round_trip(tmp_path):
 
 @pytest.mark.parametrize("strategy", [s for s in list_strategies() if strategy_class(s).family == "multi-trial"])
 def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, strategy):
-    full = search("nb201", strategy, "synthetic", budget=40, seed=9)
+    opts = {"zerocost_guided": {"pool": 10, "top": 3, "scores": "compute"}}.get(strategy)
+    full = search("nb201", strategy, "synthetic", budget=40, seed=9, strategy_options=opts)
     st = open_store(tmp_path / "s.sqlite")
     stop = StopFlag()
-    part = search("nb201", strategy, "synthetic", budget=40, seed=9, store=st, stop=stop,
+    part = search("nb201", strategy, "synthetic", budget=40, seed=9, store=st, stop=stop, strategy_options=opts,
                   on_event=lambda ev: stop.set() if ev.kind == "evaluation" and ev.payload["index"] == 16 else None)
     assert len(part.evaluations) == 17 and st.run(part.run_id)["status"] == "stopped"
     res = resume(part.run_id, st)

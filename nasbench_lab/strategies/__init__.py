@@ -19,6 +19,7 @@ _REGISTRY = {
     "successive_halving": "successive_halving:SuccessiveHalving",
     "hyperband": "hyperband:Hyperband",
     "tpe": "tpe:TPE",
+    "zerocost_guided": "zerocost_guided:ZeroCostGuided",
     "darts": "darts:DartsSearch",
     "enas": "enas:ENAS",
     "spos": "spos:SPOS",

@@ -151,8 +151,13 @@ class Tracker:
         return self.evaluations[self.best_index] if self.best_index >= 0 else None
 
 
-def emit_evaluation(ctx: RunContext, tracker: Tracker, ev: Evaluation, objective: float, replayed=False):
+def emit_evaluation(ctx: RunContext, tracker: Tracker, ev: Evaluation, objective: float, replayed=False,
+                    strategy=None):
     tracker.add(ev, objective)
+    # Work the strategy itself did (zero-cost scoring) counts toward the run's time, like training does.
+    overhead = getattr(strategy, "overhead", None)
+    if overhead is not None:
+        tracker.cost += float(overhead())
     best = tracker.best
     ctx.emit("evaluation", index=len(tracker.evaluations) - 1, arch=ev.arch, val_acc=ev.val_acc,
              test_acc=ev.test_acc, cost=ev.cost, metrics=ev.metrics, objective=objective,
@@ -195,7 +200,7 @@ def run_multi_trial(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
             break                                  # a stopped training is not a finished evaluation
         obj = ctx.objective(ev)
         strategy.tell(asked, ev, obj)
-        emit_evaluation(ctx, tracker, ev, obj, replayed)
+        emit_evaluation(ctx, tracker, ev, obj, replayed, strategy)
     return tracker
 
 
@@ -230,7 +235,7 @@ def run_asynchronous(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
                 ev = fut.result()                      # a worker's exception fails the run here
                 obj = ctx.objective(ev)
                 strategy.tell(arch, ev, obj)
-                emit_evaluation(ctx, tracker, ev, obj)
+                emit_evaluation(ctx, tracker, ev, obj, strategy=strategy)
             if ctx.stop.is_set():
                 break
     finally:
