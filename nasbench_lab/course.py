@@ -1,7 +1,7 @@
 """The course notebooks: the code they share, the check that their two files agree, and the export of an
 edition for students or for teachers.
 
-The course is ``notebooks/00_start_here.ipynb`` ... ``08_benchmarking.ipynb``. Each notebook is paired by
+The course is ``notebooks/00_start_here.ipynb`` ... ``09_zero_cost.ipynb``. Each notebook is paired by
 jupytext with a ``py:percent`` source (``notebooks/00_start_here.py`` ...): instructors edit either one
 (JupyterLab opens the .py as a notebook once jupytext is installed) and ``jupytext --sync`` brings the
 other up to date. The .ipynb keeps what the .py cannot hold: the expected outputs of the cells marked

@@ -32,8 +32,8 @@ def _solutions(nb) -> int:
 
 
 # ---------------------------------------------------------------------- the pairs
-def test_the_course_is_nine_pairs():
-    assert NAMES[0] == "00_start_here" and NAMES[-1] == "08_benchmarking" and len(NAMES) == 9
+def test_the_course_is_ten_pairs():
+    assert NAMES[0] == "00_start_here" and NAMES[-1] == "09_zero_cost" and len(NAMES) == 10
     assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")) == NAMES
 
 
