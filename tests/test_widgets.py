@@ -544,3 +544,20 @@ def test_literal_options_are_dropdowns_of_their_values():
     ctl.value = "darts-"
     assert lab.strategy_form.values() == {"remedy": "darts-"} and not lab.problems()
     assert lab._params()["strategy_options"]["remedy"] == "darts-"
+
+
+@pytest.mark.parametrize("strategy", ["hyperband", "tpe", "zerocost_guided"])
+def test_lab_runs_the_new_strategies_on_the_table(strategy):
+    from nasbench_lab.bench import default_path
+    if not default_path().exists():
+        pytest.skip("no shipped table")
+    lab = _lab()
+    lab.space.value, lab.strategy.value, lab.estimator.value = "nb201", strategy, "table"
+    lab.budget.value, lab.seed.value, lab.device.value = 30, 1, "cpu"
+    lab.run_button.click()
+    assert lab.wait(120) and lab.state == "finished", lab.error.value
+    res = lab.result
+    assert res.strategy == strategy and len(res.evaluations) == 30 and lab.error.value == ""
+    hist = lab.panels["History"].pane.spec
+    evals = next(t for t in hist["data"] if t["name"] == "val_acc")
+    assert evals["y"] == [e.val_acc for e in res.evaluations]

@@ -436,8 +436,9 @@ class Lab:
                             **(params["estimator_options"] or {}))
         inner = est.evaluate
 
-        def evaluate(space, arch, seed=0, emit=None, stop=None):
-            return inner(space, arch, seed=seed, emit=emit or self._on_train_event, stop=stop)
+        def evaluate(space, arch, seed=0, emit=None, stop=None, **fidelity):
+            # fidelity: the epochs/continues of a multi-fidelity strategy's trial, passed through
+            return inner(space, arch, seed=seed, emit=emit or self._on_train_event, stop=stop, **fidelity)
         est.evaluate = evaluate
         return est
 
