@@ -63,10 +63,21 @@ def table_truth(table=None, setting: str | None = None) -> tuple[Callable[[str],
     return truth, best
 
 
-def _run(name: str, options, seed: int, estimator, budget: int, time_budget, truth, best, space: str,
+def _entry(label: str, value) -> tuple[str, dict | None]:
+    """(strategy name, options) of one race entry: ``{label: options}`` or ``{label: (name, options)}``
+    (the second form races one strategy under several settings)."""
+    if isinstance(value, tuple):
+        if len(value) != 2 or not isinstance(value[0], str):
+            raise RaceError(f"race entry {label!r}: give options, or a (strategy name, options) pair")
+        return value
+    return label, value
+
+
+def _run(label: str, options, seed: int, estimator, budget: int, time_budget, truth, best, space: str,
          on_event, search_options: dict) -> Trace:
     from .search import search
-    trace = Trace(name, seed)
+    name, options = _entry(label, options)
+    trace = Trace(label, seed)
     state = {"arch": None, "regret": None}
 
     def record(ev):
@@ -100,7 +111,8 @@ def _worker(recipe: dict, jobs: list) -> list:
 def race(strategies: dict, estimator, seeds, budget: int, time_budget: float | None = None,
          truth: Callable[[str], float] | None = None, best: float | None = None, space: str = "nb201",
          on_run: Callable[[Trace], None] | None = None, on_event=None, workers: int = 1, **search_options) -> dict:
-    """Run every strategy on every seed. ``strategies``: {name: options or None}, or a list of names.
+    """Run every strategy on every seed. ``strategies``: {name: options or None}, a list of names, or
+    {label: (name, options)} to race one strategy under several settings.
     ``truth``/``best``: the true accuracy of a cell and the best one (default: the shipped table's
     mean test accuracy). ``on_run`` is called with each finished Trace; ``on_event`` (a callable or a
     list) receives every run's events (a live figure can subscribe). ``workers`` > 1: runs go to that
