@@ -104,8 +104,10 @@ def _worker(recipe: dict, jobs: list) -> list:
     table = BenchTable(recipe["path"])
     est = TableEstimator(table=table, setting=recipe["setting"], epoch=recipe["epoch"], seed=recipe["seed"])
     truth, best = table_truth(table, recipe["setting"])
-    return [_run(name, options, seed, est, budget, time_budget, truth, best, space, None, {})
-            for name, options, seed, budget, time_budget, space in jobs]
+    from .spaces import get_space
+    space_obj = get_space(jobs[0][5]) if jobs else None          # one instance per worker (see race)
+    return [_run(name, options, seed, est, budget, time_budget, truth, best, space_obj, None, {})
+            for name, options, seed, budget, time_budget, _space in jobs]
 
 
 def race(strategies: dict, estimator, seeds, budget: int, time_budget: float | None = None,
@@ -136,6 +138,10 @@ def race(strategies: dict, estimator, seeds, budget: int, time_budget: float | N
         truth, best = table_truth(getattr(estimator, "table", None), getattr(estimator, "setting", None))
     elif best is None:
         raise RaceError("give best (the best true accuracy) together with truth")
+    from .spaces import get_space
+    # Why one space object for every run: NB201's isomorphism table (15,625 symbolic expressions) is
+    # built once per instance; a fresh space per run would rebuild it hundreds of times.
+    space = get_space(space)
     out = {}
     for name, options in strategies.items():
         out[name] = []

@@ -317,10 +317,15 @@ catch_up = ...
 
 
 # %%
+import warnings
+
+
 def _catch_up():
     grid = np.linspace(0, TIME_BUDGET, 301)
     target = float(np.nanmean(race.regret_at(RESULT["random"], [TIME_BUDGET], "seconds")))
-    mean = np.nanmean(race.regret_at(RESULT["evolution"], grid, "seconds"), axis=0)
+    with warnings.catch_warnings():                  # grid points before any run's first evaluation are NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(race.regret_at(RESULT["evolution"], grid, "seconds"), axis=0)
     hit = np.flatnonzero(mean <= target)
     return float(grid[hit[0]]) if hit.size else None
 

@@ -71,6 +71,7 @@ class NB201Space(SearchSpace):
 
     def __init__(self):
         self._canon: dict[str, NB201Arch] | None = None  # expression -> representative (lazy)
+        self._canon_of: dict[NB201Arch, NB201Arch] = {}  # arch -> representative, filled as asked
 
     # ------------------------------------------------------------------ values and strings
     def sample(self, rng: random.Random) -> NB201Arch:
@@ -122,7 +123,12 @@ class NB201Space(SearchSpace):
             for a in self.enumerate():
                 canon.setdefault(self.expression(a), a)
             self._canon = canon
-        return self._canon[self.expression(arch)]
+        # Why a memo: the expression is symbolic algebra (~0.2 ms); searches ask for the same few
+        # thousand cells again and again (a 100-seed race asks millions of times).
+        rep = self._canon_of.get(arch)
+        if rep is None:
+            rep = self._canon_of[arch] = self._canon[self.expression(arch)]
+        return rep
 
     def unique(self) -> list[NB201Arch]:
         """The 6,466 canonical cells, in enumeration order."""
