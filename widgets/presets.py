@@ -70,6 +70,21 @@ def presets(strategy: str, table: bool | None = None) -> dict[str, dict]:
     elif strategy == "predictor":
         out[f"classroom: surrogate picks ({where})"] = {**fast, "budget": 40 if table else 24,
                                                         "strategy_options": {"initial": 8, "batch": 4}}
+    elif strategy in ("successive_halving", "hyperband"):
+        # Why 2 epochs without the table: one epoch leaves a single rung, and the strategy is random search.
+        mf = fast if table else {**fast, "estimator_options": {"fidelity": {**SMALL_FIDELITY, "epochs": 2}}}
+        opts = {"n": 16, "eta": 2} if strategy == "successive_halving" else {"eta": 2}
+        label = ("16 cells 1 epoch, the best half on" if strategy == "successive_halving"
+                 else "brackets from aggressive to none")
+        out[f"classroom: {label} ({where if table else 'train, 2 epochs'})"] = {
+            **mf, "budget": 60 if table else 24, "strategy_options": opts}
+    elif strategy == "tpe":
+        out[f"classroom: a model of good cells ({where})"] = {**fast, "budget": 60 if table else 24,
+                                                             "strategy_options": {"n_startup": 10 if table else 6}}
+    elif strategy == "zerocost_guided":
+        out[f"classroom: score 100 cells, evaluate 5 ({where})"] = {
+            **fast, "budget": 30 if table else 10,
+            "strategy_options": {"proxy": "synflow", "pool": 100 if table else 20, "top": 5 if table else 2}}
     elif strategy == "darts":
         # arch_lr measured (nb201, classroom scale, 2-core CPU, ~12 s an epoch; uniform weight 0.2): the
         # largest op weight after 6 epochs is 0.208 at the paper's 3e-4 (invisible), 0.28 at 3e-3, 0.50
