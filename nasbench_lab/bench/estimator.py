@@ -51,7 +51,7 @@ class TableEstimator(Estimator):
         if r["val_acc"] is None:
             raise EstimatorError(f"{r['canonical']} has no {self.setting} result for seed {s} in this table")
         total = self.table.protocol(self.setting).epochs
-        cost = (r["cost"] or 0.0) * (1.0 - continues / r["epoch"]) if continues else (r["cost"] or 0.0)
+        cost = (r["cost"] or 0.0) * (r["epoch"] - continues) / r["epoch"]
         metrics = {"params": r["params"], "macs": r["macs"], "macs_live": r["macs_live"],
                    "flops": r["flops"], "latency_ms": r["latency_ms"], "epochs": r["epoch"],
                    "curve": r["val_curve"][:r["epoch"]], "canonical": r["canonical"], "table_seed": s,

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
+
+import torch
 
 from ..estimators import Estimator, Evaluation
 from ..spaces import SearchSpace
@@ -77,6 +80,25 @@ class Trial:
     continues: int = 0
 
 
+@contextmanager
+def one_thread():
+    """Run a strategy's own tiny ops (an RL controller's LSTM steps, a zero-cost proxy) on one thread.
+
+    Why: a batch-1 LSTM step is microseconds of math; waking a pool of intra-op threads for each op
+    costs more, and on a busy 2-core machine it made sampling ~30x slower. The previous thread count
+    is restored at once, so training (estimators) keeps all cores.
+    """
+    n = torch.get_num_threads()
+    if n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
 class Strategy:
     name = "base"
     family = "multi-trial"
@@ -128,23 +150,18 @@ class Tracker:
     seconds: float = 0.0
     cost: float = 0.0
     """Summed ``cost`` of the evaluations (what a time budget counts)."""
+    _best_key: tuple = ()
 
     def add(self, ev: Evaluation, objective: float) -> None:
         self.evaluations.append(ev)
         self.objectives.append(objective)
         self.cost += float(ev.cost or 0.0)
-        # Why a partial (fewer-epoch) evaluation cannot replace a full one as the best: its accuracy is
-        # on another scale (one epoch scores far lower) and it has no test accuracy; it leads only
-        # until the first full-fidelity result arrives.
-        partial = bool(ev.metrics.get("partial"))
-        if self.best_index < 0:
-            self.best_index = 0
-        else:
-            best = self.evaluations[self.best_index]
-            if bool(best.metrics.get("partial")) and not partial:
-                self.best_index = len(self.evaluations) - 1
-            elif bool(best.metrics.get("partial")) == partial and objective > self.objectives[self.best_index]:
-                self.best_index = len(self.evaluations) - 1
+        # Why full fidelity ranks first: a partial (fewer-epoch) evaluation's accuracy is on another
+        # scale (one epoch scores far lower) and has no test accuracy; it leads only until the first
+        # full-fidelity result arrives. Ties keep the earlier evaluation.
+        key = (not ev.metrics.get("partial"), objective)
+        if self.best_index < 0 or key > self._best_key:
+            self.best_index, self._best_key = len(self.evaluations) - 1, key
 
     @property
     def best(self) -> Evaluation | None:

@@ -24,13 +24,12 @@ used (the policy that sampled it), and ``entropy`` is the mean entropy per decis
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
-from .base import MultiTrialStrategy, StrategyError
+from .base import MultiTrialStrategy, StrategyError, one_thread
 
 
 @dataclass
@@ -66,25 +65,6 @@ class ReinforceConfig:
             raise StrategyError(f"reinforce: baseline_decay must be in [0, 1), got {self.baseline_decay!r}")
         if self.entropy_weight < 0:
             raise StrategyError(f"reinforce: entropy_weight must be >= 0, got {self.entropy_weight!r}")
-
-
-@contextmanager
-def _one_thread():
-    """Run the controller's tiny ops on one thread.
-
-    Why: a batch-1 LSTM step is microseconds of math; waking a pool of intra-op threads for each op
-    costs more, and on a busy 2-core machine it made sampling ~30x slower. The previous thread count
-    is restored at once, so training (estimators) keeps all cores.
-    """
-    n = torch.get_num_threads()
-    if n == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 class Controller(nn.Module):
@@ -161,7 +141,7 @@ class Reinforce(MultiTrialStrategy):
         self._batch: list[tuple[list[int], float]] = []
 
     def ask(self):
-        with _one_thread():
+        with one_thread():
             return self.space.from_decisions(self.controller.sample(self.rng))
 
     def tell(self, arch, evaluation, objective: float) -> None:
@@ -172,7 +152,7 @@ class Reinforce(MultiTrialStrategy):
             raise StrategyError(f"reinforce: non-finite reward {objective!r} for {self.space.to_str(arch)}")
         self._batch.append((self.space.to_decisions(arch), reward))
         if len(self._batch) >= self.config.batch:
-            with _one_thread():
+            with one_thread():
                 self._update()
 
     def _update(self) -> None:

@@ -29,9 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .base import MultiTrialStrategy, StrategyError
+from .base import MultiTrialStrategy, StrategyError, one_thread
 from .evolution import RegularizedEvolution
-from .reinforce import _one_thread
 
 SHIPPED = Path(__file__).resolve().parents[1] / "bench" / "data" / "zerocost_laptop.json"
 
@@ -104,8 +103,8 @@ class _LiveScores:
 
     def __call__(self, arch) -> tuple[float, float]:
         # Why one thread: a proxy on a small cell is a few milliseconds of math; a pool of intra-op threads
-        # costs more than it saves, and on a busy 2-core machine made scoring ~40x slower (as reinforce.py).
-        with _one_thread():
+        # costs more than it saves, and on a busy 2-core machine made scoring ~40x slower (see base.one_thread).
+        with one_thread():
             ev = self.est.evaluate(self.space, arch, seed=0)
         return ev.val_acc, ev.cost
 
