@@ -178,6 +178,28 @@ def test_reinforce_learns_the_preferred_choices():
     assert statistics.mean(row[p] for row, p in zip(last, pref)) > 0.5       # uniform: 0.2
 
 
+def test_reinforce_independent_policy_learns_and_reports():
+    """The NB201 paper's policy (one softmax per decision): starts uniform, learns the optimum's choices,
+    and its controller events have the same form as the LSTM's."""
+    log = EventLog()
+    sp, est = get_space("nb201"), SyntheticEstimator()
+    # lr 0.1: Adam moves each logit by about lr per update, and 200 rewards are only 40 updates
+    search(sp, "reinforce", est, budget=200, seed=0, on_event=log,
+           strategy_options={"controller": "independent", "lr": 0.1})
+    ctl = log.of("controller")
+    first, last = ctl[0].payload, ctl[-1].payload
+    assert [len(r) for r in first["probs"]] == [len(d.choices) for d in sp.decisions()]
+    assert first["entropy"] == pytest.approx(math.log(5), abs=1e-5)           # uniform before the first update
+    pref = est.landscape(sp).preferred
+    assert statistics.mean(row[p] for row, p in zip(last["probs"], pref)) > 0.5
+    assert last["entropy"] < first["entropy"]
+
+
+def test_reinforce_rejects_an_unknown_controller():
+    with pytest.raises(StrategyError, match="controller must be one of"):
+        search("nb201", "reinforce", "synthetic", budget=5, strategy_options={"controller": "gru"})
+
+
 # ---------------------------------------------------------------------- local search
 def test_local_search_climbs_and_never_reevaluates():
     log = EventLog()

@@ -17,6 +17,12 @@ and sampling the same architecture forever.
 
 The cost is the lesson: every reward is a trained network. Zoph & Le used 800 GPUs for 28 days.
 
+``controller="independent"`` replaces the LSTM by one learned softmax per decision, the policy of
+the NAS-Bench-201 paper's REINFORCE baseline (Dong & Yang, ICLR 2020, section 5): decisions are drawn
+independently, so the policy cannot learn that two choices go well together, but it is what that
+paper raced (and, with no recurrent pass per token, it samples in microseconds: a table race of 100
+runs x 200 queries is then dominated by the table, not by the controller).
+
 Emits a ``controller`` event after each update: ``{step, decisions, probs, reward_mean, baseline,
 entropy}`` where ``probs`` holds, per decision, the choice probabilities averaged over the batch just
 used (the policy that sampled it), and ``entropy`` is the mean entropy per decision in nats.
@@ -52,6 +58,8 @@ class ReinforceConfig:
     """If set, logits = tanh_c * tanh(logits) (ENAS): bounded logits keep the policy from saturating."""
     reward_scale: float = 100.0
     """Reward = objective / reward_scale (accuracies are in percent; the learning rate assumes [0, 1])."""
+    controller: str = "lstm"
+    """'lstm' (Zoph & Le) or 'independent' (one softmax per decision, the NAS-Bench-201 paper's policy)."""
 
     def check(self) -> None:
         for name in ("hidden", "batch"):
@@ -63,6 +71,8 @@ class ReinforceConfig:
                 raise StrategyError(f"reinforce: {name} must be > 0, got {getattr(self, name)!r}")
         if not 0.0 <= self.baseline_decay < 1.0:
             raise StrategyError(f"reinforce: baseline_decay must be in [0, 1), got {self.baseline_decay!r}")
+        if self.controller not in CONTROLLERS:
+            raise StrategyError(f"reinforce: controller must be one of {sorted(CONTROLLERS)}, got {self.controller!r}")
         if self.entropy_weight < 0:
             raise StrategyError(f"reinforce: entropy_weight must be >= 0, got {self.entropy_weight!r}")
 
@@ -91,13 +101,7 @@ class Controller(nn.Module):
         x, state, out = self.embed.weight[:1], None, []
         for t in range(len(self.sizes)):
             state = self.cell(x, state)
-            probs = torch.softmax(self._logits(t, state[0]), dim=-1)[0].tolist()
-            u, acc, choice = rng.random(), 0.0, len(probs) - 1
-            for j, p in enumerate(probs):          # inverse-CDF draw
-                acc += p
-                if u < acc:
-                    choice = j
-                    break
+            choice = _draw(torch.softmax(self._logits(t, state[0]), dim=-1)[0].tolist(), rng.random())
             out.append(choice)
             x = self.embed.weight[self.offsets[t] + choice].unsqueeze(0)
         return out
@@ -117,6 +121,51 @@ class Controller(nn.Module):
         return torch.stack(logp, 1).sum(1), torch.stack(ent, 1), probs
 
 
+class Independent(nn.Module):
+    """One softmax per decision (logits start at 0: the uniform policy); the same interface as
+    ``Controller``. Why the probabilities are cached: they change only at an update, and drawing from a
+    Python list costs microseconds where a torch softmax per token costs tens of them."""
+
+    def __init__(self, sizes: list[int], hidden: int = 0, temperature: float = 1.0, tanh_c: float | None = None):
+        super().__init__()
+        self.sizes, self.temperature, self.tanh_c = list(sizes), temperature, tanh_c
+        self.logits = nn.ParameterList(nn.Parameter(torch.zeros(k)) for k in self.sizes)
+        self._probs = None
+
+    def _log_probs(self, t: int) -> torch.Tensor:
+        z = self.logits[t] / self.temperature
+        return torch.log_softmax(self.tanh_c * torch.tanh(z) if self.tanh_c else z, dim=-1)
+
+    @torch.no_grad()
+    def sample(self, rng) -> list[int]:
+        if self._probs is None:
+            self._probs = [self._log_probs(t).exp().tolist() for t in range(len(self.sizes))]
+        return [_draw(probs, rng.random()) for probs in self._probs]
+
+    def score(self, actions: torch.Tensor):
+        self._probs = None                      # the caller is about to update the logits
+        logp, ent, probs = [], [], []
+        for t in range(len(self.sizes)):
+            log_p = self._log_probs(t)
+            logp.append(log_p[actions[:, t]])
+            ent.append(-(log_p.exp() * log_p).sum().expand(actions.shape[0]))
+            probs.append(log_p.detach().exp())
+        return torch.stack(logp, 1).sum(1), torch.stack(ent, 1), probs
+
+
+def _draw(probs: list[float], u: float) -> int:
+    """Inverse-CDF draw of one choice for a uniform ``u`` in [0, 1)."""
+    acc = 0.0
+    for j, p in enumerate(probs):
+        acc += p
+        if u < acc:
+            return j
+    return len(probs) - 1
+
+
+CONTROLLERS = {"lstm": Controller, "independent": Independent}
+
+
 class Reinforce(MultiTrialStrategy):
     name = "reinforce"
     summary = "LSTM controller trained with REINFORCE (Zoph & Le 2017)"
@@ -133,7 +182,7 @@ class Reinforce(MultiTrialStrategy):
         # The controller's initial weights come from the run's rng, without touching torch's global RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(rng.getrandbits(63))
-            self.controller = Controller([len(d.choices) for d in self.decisions], self.config.hidden,
+            self.controller = CONTROLLERS[self.config.controller]([len(d.choices) for d in self.decisions], self.config.hidden,
                                          self.config.temperature, self.config.tanh_c)
         self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=self.config.lr)
         self.baseline: float | None = None
