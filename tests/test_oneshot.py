@@ -92,6 +92,41 @@ def test_nb201_supernet_forward_modes_agree():
         net(x, weights=onehot, arch=arch)
 
 
+def _grads(module, out, extra):
+    params = list(module.parameters()) + extra
+    return torch.autograd.grad((out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum(),
+                               params, allow_unused=True)
+
+
+@pytest.mark.parametrize("space_name", ["nb201", "darts"])
+def test_fused_mix_equals_the_op_by_op_mix(space_name):
+    """The fast DARTS mix (edges of one node computed together, mixing weights inside the batch norms)
+    gives the op-by-op loop's outputs, gradients (weights, mixing weights, input) and running statistics,
+    in float64."""
+    torch.manual_seed(0)
+    if space_name == "nb201":
+        from nasbench_lab.spaces.nb201_supernet import SearchCell
+        a, b = SearchCell(4).double(), SearchCell(4).double()
+        w = torch.softmax(torch.randn(6, 5, dtype=torch.float64), -1).requires_grad_()
+        run_fused = lambda m, x: m(x, weights=w)                                          # noqa: E731
+        run_loop = lambda m, x: m(x, weights=w, active=[[True] * 5] * 6)                 # noqa: E731
+    else:
+        from nasbench_lab.spaces.darts_supernet import MixedOp
+        a, b = MixedOp(4, 2).double(), MixedOp(4, 2).double()
+        w = torch.softmax(torch.randn(8, dtype=torch.float64), -1).requires_grad_()
+        run_fused = lambda m, x: m(x, w)                                                  # noqa: E731
+        run_loop = lambda m, x: m(x, w, [True] * 8)                                       # noqa: E731
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(3, 4, 9, 9, dtype=torch.float64, requires_grad=True)
+    fused, loop = run_fused(a, x), run_loop(b, x)
+    assert torch.allclose(fused, loop, atol=1e-12)
+    for g, h in zip(_grads(a, fused, [w, x]), _grads(b, loop, [w, x])):
+        assert (g is None) == (h is None)
+        assert g is None or torch.allclose(g, h, atol=1e-10)
+    for (name, u), (_, v) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.allclose(u.double(), v.double(), atol=1e-12), name
+
+
 def test_second_order_gradient_equals_exact_double_backward():
     """DARTS' Eq. 7 is exact; only its Hessian-vector product is a finite difference. In float64, with
     a small difference step (why: this tiny network's batch norms are very curved, and the paper's

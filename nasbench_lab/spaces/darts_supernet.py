@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from .base import SpaceError
 from .darts import CELLS, PRIMITIVES, Genotype, check_genotype, parse_genotype
-from .ops import DilConv, FactorizedReduce, ReLUConvBN, SepConv, make_op
+from .ops import DilConv, FactorizedReduce, ReLUConvBN, SepConv, batch_norms, make_op
 
 _NONE = PRIMITIVES.index("none")
 
@@ -62,6 +62,8 @@ class MixedOp(nn.Module):
         self._relu_first = {k for k, op in enumerate(self.ops) if isinstance(op, (SepConv, DilConv))}
         self._seps = [k for k, op in enumerate(self.ops) if isinstance(op, SepConv)]
         self._dils = [k for k, op in enumerate(self.ops) if isinstance(op, DilConv)]
+        self._pools = [k for k, p in enumerate(PRIMITIVES) if "pool" in p]
+        self._skip = PRIMITIVES.index("skip_connect")
 
     def _after_relu(self, k: int, r: torch.Tensor) -> torch.Tensor:
         op = self.ops[k]
@@ -72,29 +74,52 @@ class MixedOp(nn.Module):
             r = m(r)
         return r
 
-    def _convs_fused(self, x) -> dict:
-        """The outputs of the four conv ops, computed together (the same parameters, the same result).
+    def _weighted_fused(self, x, w, shared: dict) -> torch.Tensor:
+        """sum_k w_k op_k(x) over the seven ops that are not ``none``, computed together (the same
+        parameters, the same result as the loop in ``_mix``).
 
-        Why: at classroom sizes a convolution costs its call overhead more than its arithmetic. The four
-        ops' pointwise 1x1 convs read four different tensors, so they run as ONE grouped conv over the
-        concatenation (weights concatenated at each call, so the modules and their gradients are the
-        usual ones), and their batch norms as one batch norm (it is per channel, so normalising the
-        concatenation is exactly normalising each part); the same for the two sep convs' second units.
-        The depthwise convs differ in kernel and dilation and stay separate.
+        Why: at classroom sizes an op costs its call overhead and its passes over memory more than its
+        arithmetic. The four conv ops' pointwise 1x1 convs read four different tensors, so they run as
+        ONE grouped conv over the concatenation (weights concatenated at each call, so the modules and
+        their gradients are the usual ones), and their batch norms as one batch norm (it is per
+        channel, so normalising the concatenation is exactly normalising each part); the same for the
+        two sep convs' second units. The depthwise convs differ in kernel and dilation and stay apart.
+        And the mixing weight w_k of an op whose last layer is a batch norm without affine parameters
+        becomes that batch norm's per-channel scale: w_k * BN(y) = BN(y; weight=w_k) is one pass over
+        the tensor instead of two, forward and backward (the gradient of w_k is BN's weight gradient).
+        ``shared`` holds what does not depend on the edge's parameters (ReLU(x), the two poolings of x),
+        computed once for all the edges that read the same node (see ``SearchCell.forward``).
         """
-        r = F.relu(x)
         heads = [self.ops[k][0] for k in self._seps] + [self.ops[k] for k in self._dils]   # (ReLU, dw, pw, BN)
-        y = _pointwise_bn(torch.cat([h[1](r) for h in heads], 1), heads)
-        parts = y.chunk(len(heads), 1)
         tails = [self.ops[k][1] for k in self._seps]
-        r2 = F.relu(torch.cat(parts[:len(tails)], 1)).chunk(len(tails), 1)
-        y2 = _pointwise_bn(torch.cat([t[1](z) for t, z in zip(tails, r2)], 1), tails).chunk(len(tails), 1)
-        return dict(zip(self._seps + self._dils, list(y2) + list(parts[len(tails):])))
+        c, n = x.shape[1], len(tails)
+        one = w.new_ones(1)
+        r = _once(shared, "relu", lambda: F.relu(x))
+        # first units: the sep convs' parts go on to their second unit (scale 1), the dil convs' are final
+        scale = torch.cat([one.expand(n * c)] + [w[k].expand(c) for k in self._dils])
+        y = _pointwise_bn(torch.cat([h[1](r) for h in heads], 1), heads, scale)
+        # why one split per tensor (not y[:, a:b] slices): autograd joins a split's gradients with one
+        # concatenation, where each slice would build a zero tensor of the full size in the backward
+        seps, *dils = y.split([n * c] + [c] * len(self._dils), 1)
+        r2 = F.relu(seps).chunk(n, 1)
+        scale2 = torch.cat([w[k].expand(c) for k in self._seps])
+        y2 = _pointwise_bn(torch.cat([t[1](z) for t, z in zip(tails, r2)], 1), tails, scale2)
+        first, *rest = list(y2.chunk(n, 1)) + dils
+        out = first
+        for part in rest:
+            out = out + part
+        for k in self._pools:                                 # (pool, BN): the weight into the BN too
+            pool, bn = self.ops[k]
+            # repeat, not expand: batch norm takes a slow path for a weight with stride 0
+            out = out + batch_norms([bn], _once(shared, PRIMITIVES[k], lambda: pool(x)), w[k].repeat(c))
+        return out + w[self._skip] * self.ops[self._skip](x)
 
-    def forward(self, x, w, active=None):
+    def forward(self, x, w, active=None, shared: dict | None = None):
+        shared = {} if shared is None else shared
         if self.k == 1:
-            return self._mix(x, w, active)
-        return self._partial(x, lambda part: self._mix(part, w, active))
+            return self._mix(x, w, active, shared)
+        # PC-DARTS: every edge from a node mixes the same first C/k channels, so sharing still holds
+        return self._partial(x, lambda part: self._mix(part, w, active, shared))
 
     def single(self, x, k: int):
         """Op ``k`` alone (a discrete path through the shared weights)."""
@@ -113,20 +138,18 @@ class MixedOp(nn.Module):
             out = rest.new_zeros(rest.shape[0], c, *rest.shape[2:])
         return channel_shuffle(torch.cat([out, rest], 1), self.k)
 
-    def _mix(self, x, w, active=None):
+    def _mix(self, x, w, active=None, shared=None):
+        # 'none' outputs zeros: w * 0 adds nothing and has zero gradient, so it is skipped exactly
+        # (its alpha still gets its gradient through the softmax normalisation)
+        if active is None:
+            return self._weighted_fused(x, w, shared)
         out = 0
         r = None
-        fused = None
-        if active is None or all(active[k] for k in self._relu_first):
-            fused = self._convs_fused(x)
         for k, op in enumerate(self.ops):
-            # 'none' outputs zeros: w * 0 adds nothing and has zero gradient, so it is skipped exactly
-            # (its alpha still gets its gradient through the softmax normalisation)
-            if k == _NONE or (active is not None and not active[k]):
+            # with explicit gates (ProxylessNAS, GDAS) only the open ops run, one by one
+            if k == _NONE or not active[k]:
                 continue
-            if fused is not None and k in fused:
-                y = fused[k]
-            elif k in self._relu_first:
+            if k in self._relu_first:
                 r = F.relu(x) if r is None else r
                 y = self._after_relu(k, r)
             else:
@@ -135,24 +158,19 @@ class MixedOp(nn.Module):
         return out
 
 
-def _pointwise_bn(z: torch.Tensor, units) -> torch.Tensor:
+def _once(shared: dict, key: str, make):
+    """``shared[key]``, made on first use (a value all the edges reading one node have in common)."""
+    if key not in shared:
+        shared[key] = make()
+    return shared[key]
+
+
+def _pointwise_bn(z: torch.Tensor, units, scale: torch.Tensor | None = None) -> torch.Tensor:
     """``units`` (ReLU, dw, pw, BN) modules' pointwise convs and batch norms applied to their parts of ``z``
     (the channel-concatenation of their depthwise outputs) as one grouped conv and one batch norm."""
-    pws, bns = [u[2] for u in units], [u[3] for u in units]
+    pws = [u[2] for u in units]
     y = F.conv2d(z, torch.cat([p.weight for p in pws], 0), groups=len(pws))
-    b0 = bns[0]
-    if b0.training or not b0.track_running_stats:
-        mean = torch.cat([b.running_mean for b in bns])
-        var = torch.cat([b.running_var for b in bns])
-        y = F.batch_norm(y, mean, var, None, None, True, b0.momentum, b0.eps)
-        with torch.no_grad():                     # the updated running statistics back into each module
-            for b, m, v in zip(bns, mean.chunk(len(bns)), var.chunk(len(bns))):
-                b.running_mean.copy_(m)
-                b.running_var.copy_(v)
-                b.num_batches_tracked.add_(1)
-        return y
-    return F.batch_norm(y, torch.cat([b.running_mean for b in bns]), torch.cat([b.running_var for b in bns]),
-                        None, None, False, 0.0, b0.eps)
+    return batch_norms([u[3] for u in units], y, scale)
 
 
 class SearchCell(nn.Module):
@@ -169,6 +187,7 @@ class SearchCell(nn.Module):
 
     def forward(self, s0, s1, weights=None, active=None, genes=None, edge_weights=None):
         states = [self.preprocess0(s0), self.preprocess1(s1)]
+        shared: list[dict] = []
         offset = 0
         for j in range(self.steps):
             if genes is not None:                          # discrete path: the node's two entries
@@ -177,11 +196,15 @@ class SearchCell(nn.Module):
                     h = h + self.edges[offset + i].single(states[i], PRIMITIVES.index(op))
             else:
                 h = 0
+                # why: ReLU(state) and its poolings do not depend on the edge; the edges that read one
+                # state (up to four per cell) compute them once, forward and backward
+                while len(shared) < len(states):
+                    shared.append({})
                 for i, s in enumerate(states):
                     if active is not None and not any(active[offset + i]):
                         continue                           # every gate of this edge is closed
                     a = None if active is None else active[offset + i]
-                    y = self.edges[offset + i](s, weights[offset + i], a)
+                    y = self.edges[offset + i](s, weights[offset + i], a, shared[i])
                     h = h + (y if edge_weights is None else edge_weights[offset + i] * y)
             if not torch.is_tensor(h):                     # no live edge at all: the node is zero
                 b, _, hh, ww = states[1].shape

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .base import SpaceError
 from .nb201 import EDGE_NAMES, EDGES, OPS, NB201Arch, ResNetBasicBlock
-from .ops import ReLUConvBN
+from .ops import ReLUConvBN, batch_norms
 
 _NONE = OPS.index("none")
 
@@ -63,7 +63,46 @@ class SearchCell(nn.Module):
             return module.bn(module.conv(relu_cache[node]))
         return module(x)
 
+    def _fused(self, x, weights):
+        """The DARTS mix of every edge (``weights`` [6, 5]), node by node, with the edges that leave one
+        node computed together: the same parameters and the same result as the loop in ``forward``.
+
+        Why: at classroom sizes (C=8) an op costs its call overhead, not its arithmetic, and the loop
+        runs 6 edges x 4 ops per cell. All convolutions leaving node i read ReLU(node i): the 3x3 convs
+        of its outgoing edges run as ONE conv (weights concatenated at each call, so the modules and
+        their gradients are the usual ones), the 1x1 convs as another, each followed by one batch norm
+        over the concatenation (it is per channel, so that is exactly each edge's own); the mixing
+        weight w[e, op] becomes that batch norm's per-channel scale (w * BN(y) = BN(y; weight=w), one
+        pass instead of two); the average pooling of node i is computed once for all its edges.
+        """
+        nodes = [x]
+        into = {1: [], 2: [], 3: []}                  # node j -> contributions of the edges into it
+        k3, k1, kp, ks = (OPS.index(o) for o in ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3", "skip_connect"))
+        for i in range(3):
+            src = nodes[i]
+            outs = [EDGES.index((i, j)) for j in range(i + 1, 4)]
+            r = F.relu(src)
+            c = src.shape[1]
+            parts = {}
+            for k, op in ((k3, "nor_conv_3x3"), (k1, "nor_conv_1x1")):
+                units = [self.edges[e][op] for e in outs]
+                conv = units[0].conv
+                y = F.conv2d(r, torch.cat([u.conv.weight for u in units]), None, conv.stride, conv.padding)
+                scale = weights[outs, k].repeat_interleave(c)
+                # why split (not slices): autograd joins a split's gradients with one concatenation
+                parts[k] = batch_norms([u.bn for u in units], y, scale).split(c, 1)
+            pooled = self.edges[outs[0]]["avg_pool_3x3"](src)
+            for n, (e, j) in enumerate(zip(outs, range(i + 1, 4))):
+                into[j].append(parts[k3][n] + parts[k1][n] + weights[e, kp] * pooled + weights[e, ks] * src)
+            acc = into[i + 1][0]
+            for t in into[i + 1][1:]:
+                acc = acc + t
+            nodes.append(acc)
+        return nodes[3]
+
     def forward(self, x, weights=None, active=None, arch=None):
+        if arch is None and active is None:
+            return self._fused(x, weights)
         nodes, relu = [x], {}
         for j in (1, 2, 3):
             acc = None

@@ -6,7 +6,9 @@ that, e.g., DARTS' ``sep_conv_3x3`` is the same thing in every space that offers
 """
 from __future__ import annotations
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 class ReLUConvBN(nn.Module):
@@ -58,8 +60,6 @@ def _nor1(ci, co, s, affine):
 # extra ops of the published NASNet/AmoebaNet cells (sep_conv_7x7, conv_7x1_1x7) so those can be built.
 # DARTS always uses C_in == C_out; the factories also accept C_in != C_out (NB201's convention).
 # ---------------------------------------------------------------------------------------------------
-import torch as _torch  # noqa: E402
-import torch.nn.functional as _F  # noqa: E402
 
 
 class Zero(nn.Module):
@@ -95,8 +95,8 @@ class FactorizedReduce(nn.Module):
         if x.shape[-1] % 2 or x.shape[-2] % 2:
             # why: on an odd size the shifted branch would come out one pixel smaller (the reference
             # then fails); padding at the far end is exact for even sizes (the pad is never sampled)
-            shifted = _F.pad(shifted, (0, 1, 0, 1))
-        return self.bn(_torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+            shifted = F.pad(shifted, (0, 1, 0, 1))
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 
 class DilConv(nn.Sequential):
@@ -222,7 +222,7 @@ class DWSeparableConv(nn.Module):
         self.bn = nn.BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x):
-        return _F.relu(self.bn(self.pointwise(self.depthwise(x))))
+        return F.relu(self.bn(self.pointwise(self.depthwise(x))))
 
 
 class Pool(nn.Module):
@@ -257,8 +257,8 @@ class SqueezeExcite(nn.Module):
         self.expand = nn.Conv2d(hidden, channels, 1)
 
     def forward(self, x):
-        s = _F.adaptive_avg_pool2d(x, 1)
-        return x * _torch.sigmoid(self.expand(_F.relu(self.reduce(s))))
+        s = F.adaptive_avg_pool2d(x, 1)
+        return x * torch.sigmoid(self.expand(F.relu(self.reduce(s))))
 
 
 class SpatialSelfAttention(nn.Module):
@@ -296,11 +296,11 @@ class SpatialSelfAttention(nn.Module):
         src = y
         if h * w > self.max_tokens:
             r = _math.ceil(_math.sqrt(h * w / self.max_tokens))
-            src = _F.avg_pool2d(y, r, r, ceil_mode=True)
+            src = F.avg_pool2d(y, r, r, ceil_mode=True)
         d = c // self.heads
         q = self.q(y).reshape(b, self.heads, d, h * w).transpose(2, 3)            # b, heads, HW, d
         k, v = self.kv(src).reshape(b, 2, self.heads, d, -1).transpose(3, 4).unbind(1)
-        out = _F.scaled_dot_product_attention(q, k, v)                           # b, heads, HW, d
+        out = F.scaled_dot_product_attention(q, k, v)                           # b, heads, HW, d
         return x + self.proj(out.transpose(2, 3).reshape(b, c, h, w))
 
 
@@ -388,3 +388,29 @@ for _k in (3, 5, 7):
         for _se_flag in (False, True):
             _register_mbconv(_k, _e, _se_flag)
 del _k, _e, _se_flag
+
+
+def batch_norms(bns, y: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+    """The batch norms ``bns`` (no affine parameters, same settings) applied to their channel blocks of
+    ``y`` (the channel-concatenation of their inputs) as ONE batch norm, each output channel multiplied
+    by ``scale`` (None: by 1); every module's running statistics updated exactly as its own forward would.
+
+    Why it is exact: batch norm is per channel, so normalising a concatenation is normalising each
+    part; and without affine parameters, ``scale * BN(y)`` is ``BN(y; weight=scale)``. The fused
+    supernets use it to run the ops of several edges, and their mixing weights, in one pass.
+    """
+    b0 = bns[0]
+    training = b0.training or not b0.track_running_stats
+    if len(bns) == 1:
+        mean, var = b0.running_mean, b0.running_var         # updated in place by F.batch_norm
+    else:
+        mean = torch.cat([b.running_mean for b in bns])
+        var = torch.cat([b.running_var for b in bns])
+    y = F.batch_norm(y, mean, var, scale, None, training, b0.momentum if training else 0.0, b0.eps)
+    if training and b0.track_running_stats:
+        with torch.no_grad():                     # the updated running statistics back into each module
+            if len(bns) > 1:
+                torch._foreach_copy_([b.running_mean for b in bns], list(mean.chunk(len(bns))))
+                torch._foreach_copy_([b.running_var for b in bns], list(var.chunk(len(bns))))
+            torch._foreach_add_([b.num_batches_tracked for b in bns], 1)
+    return y
