@@ -106,14 +106,16 @@ print(f"a typical cell costs {TYPICAL:.2f} simulated s; time budget {TIME_BUDGET
 #
 # Every multi-trial strategy in the registry (a strategy added later joins automatically):
 # random search, regularized evolution with the NB201 paper's settings (population 10, tournament 3),
-# REINFORCE, local search, the predictor-guided search, successive halving and Hyperband (they read
-# the table's per-epoch validation curve: a cell at 1 epoch costs half) and TPE (Bayesian optimisation
-# through Optuna, the model inside BOHB).
+# REINFORCE with the NB201 paper's policy (one softmax per decision, not Zoph & Le's LSTM), local
+# search, the predictor-guided search, successive halving and Hyperband (they read the table's
+# per-epoch validation curve: a cell at 1 epoch costs half) and TPE (Bayesian optimisation through
+# Optuna, with the multivariate model of BOHB).
 
 # %%
 from nasbench_lab.strategies import strategy_class
 
-OPTIONS = {"evolution": {"population": 10, "sample": 3}}         # the NB201 paper's REA settings
+OPTIONS = {"evolution": {"population": 10, "sample": 3},        # the NB201 paper's REA settings
+           "reinforce": {"controller": "independent"}}            # and its REINFORCE policy
 STRATEGIES = {n: OPTIONS.get(n) for n in nl.list_strategies() if strategy_class(n).family == "multi-trial"}
 try:
     import optuna  # noqa: F401

@@ -1,5 +1,5 @@
 """The zero-cost-guided strategy: it evaluates the proxy's best of each pool, charges the scoring time,
-and warm-starts regularized evolution."""
+and warm-starts regularized evolution or the predictor."""
 from __future__ import annotations
 
 import pytest
@@ -38,6 +38,21 @@ def test_evolution_warm_start_uses_the_proxys_best_as_population():
     pops = log.of("population")
     assert pops and all(len([m for m in p.payload["members"] if m["alive"]]) <= 4 for p in pops)
     assert any(m["parent"] is not None for m in pops[-1].payload["members"])   # children of the warm start
+
+
+def test_predictor_warm_start_fits_its_first_surrogate_on_the_proxys_best():
+    log = EventLog()
+    res = search("nb201", "zerocost_guided", "synthetic", budget=16, seed=2, on_event=log,
+                 strategy_options={**OPTS, "then": "predictor", "population": 5})
+    first = log.of("zerocost")
+    assert len(first) == 1                           # one pool, then the predictor: no random initial cells
+    assert [e.arch for e in res.evaluations[:5]] == [c["arch"] for c in first[0].payload["chosen"]]
+    rounds = log.of("predictor")
+    assert rounds and rounds[0].payload["train_size"] == 5
+    chosen = {c["arch"] for r in rounds for c in r.payload["chosen"]}
+    assert {e.arch for e in res.evaluations[5:]} <= chosen   # every later cell is a surrogate's pick
+    space = get_space("nb201")
+    assert len({space.canonical(space.from_str(e.arch)) for e in res.evaluations}) == 16   # no repeats
 
 
 def test_shipped_scores_and_bad_options():

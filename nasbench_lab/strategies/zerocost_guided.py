@@ -3,14 +3,15 @@
 Mellor, Turner, Storkey & Crowley, "Neural Architecture Search without Training", ICML 2021 (NASWOT:
 score N random cells with a training-free proxy, keep the best), and Abdelfattah, Mehrotra, Dudziak &
 Lane, "Zero-Cost Proxies for Lightweight NAS", ICLR 2021 ("zero-cost warmup": the proxy's best cells as
-the initial population of a search). Two phases:
+the initial population of a search, or the first training set of a predictor). Two phases:
 
     repeat while budget is left:                                  then = "proxy" (NASWOT-style)
         draw `pool` unseen random cells; score each with the proxy (milliseconds)
         evaluate the `top` best-scored ones with the run's estimator
-    or, then = "evolution" (warm start):
+    or, then = "evolution" / "predictor" (warm start):
         evaluate the proxy's best `population` cells of the first pool, make them the initial population
-        of regularized evolution (evolution.py), and let evolution go on from there
+        of regularized evolution (evolution.py) or the first training set of the predictor
+        (predictor.py), and let that strategy go on from there
 
 Why charge the proxy's time: a proxy is cheap, not free. Scoring 100 cells with synflow costs about a
 second on a laptop CPU, which is a third of one cell's training in the lab's table; a race to a time
@@ -31,6 +32,7 @@ from typing import Literal
 
 from .base import MultiTrialStrategy, StrategyError, one_thread
 from .evolution import RegularizedEvolution
+from .predictor import PredictorSearch
 
 SHIPPED = Path(__file__).resolve().parents[1] / "bench" / "data" / "zerocost_laptop.json"
 
@@ -45,12 +47,14 @@ class ZeroCostGuidedConfig:
     """Cells drawn and scored per round."""
     top: int = 5
     """then=proxy: the best-scored cells of each pool that are evaluated."""
-    then: Literal["proxy", "evolution"] = "proxy"
-    """After the first pool: more pools (NASWOT-style), or regularized evolution warm-started from it."""
+    then: Literal["proxy", "evolution", "predictor"] = "proxy"
+    """After the first pool: more pools (NASWOT-style), or regularized evolution or the predictor
+    warm-started from it."""
     population: int = 10
-    """then=evolution: its population (the first pool's best cells) and ..."""
+    """then=evolution/predictor: how many of the first pool's best cells start it (evolution's
+    population, the predictor's first training set) ..."""
     sample: int = 3
-    """... its tournament size (the NB201 paper's REA settings)."""
+    """... and evolution's tournament size (the NB201 paper's REA settings)."""
     scores: Literal["auto", "compute", "shipped"] = "auto"
     """compute: score live; shipped: the lab's precomputed study of every NB201 cell (nb201 only); auto:
     shipped where it covers the space and proxy, else compute."""
@@ -65,7 +69,7 @@ class ZeroCostGuidedConfig:
                 raise StrategyError(f"zerocost_guided: {name} must be an integer >= {lo}, got {v!r}")
         if self.top > self.pool:
             raise StrategyError(f"zerocost_guided: top ({self.top}) must not exceed pool ({self.pool})")
-        if self.then == "evolution" and self.population > self.pool:
+        if self.then != "proxy" and self.population > self.pool:
             raise StrategyError(f"zerocost_guided: population ({self.population}) must not exceed pool ({self.pool})")
         if self.sample > self.population:
             raise StrategyError(f"zerocost_guided: sample must be at most population ({self.population})")
@@ -123,9 +127,11 @@ class ZeroCostGuided(MultiTrialStrategy):
         self.queue: list = []            # the current pool's best cells, not asked yet
         self.pools = 0
         self._overhead = 0.0
-        self.evolution = None
+        self.follower = None             # the warm-started strategy (then=evolution/predictor)
         if cfg.then == "evolution":
-            self.evolution = RegularizedEvolution(space, rng, emit, population=cfg.population, sample=cfg.sample)
+            self.follower = RegularizedEvolution(space, rng, emit, population=cfg.population, sample=cfg.sample)
+        elif cfg.then == "predictor":
+            self.follower = PredictorSearch(space, rng, emit, initial=cfg.population)
 
     def overhead(self) -> float:
         """Seconds spent scoring since the last call (the driver adds them to the run's cost)."""
@@ -153,17 +159,18 @@ class ZeroCostGuided(MultiTrialStrategy):
 
     def ask(self):
         cfg = self.config
-        if self.evolution is not None and self.pools and not self.queue:
-            return self.evolution.ask()                      # the warm-started evolution goes on
+        if self.follower is not None and self.pools and not self.queue:
+            return self.follower.ask()                       # the warm-started strategy goes on
         if not self.queue:
-            self._new_pool(cfg.population if self.evolution is not None else cfg.top)
+            self._new_pool(cfg.population if self.follower is not None else cfg.top)
         arch = self.queue.pop(0)
         self.seen.add(self.space.canonical(arch))
         return arch
 
     def tell(self, arch, evaluation, objective: float) -> None:
         self.seen.add(self.space.canonical(arch))
-        if self.evolution is not None:
-            # Evolution takes a cell it did not ask for as an initial member (no parent), as on resume;
-            # after `population` of them its own asks mutate tournament winners.
-            self.evolution.tell(arch, evaluation, objective)
+        if self.follower is not None:
+            # Evolution takes a cell it did not ask for as an initial member (no parent), as on resume,
+            # and after `population` of them its own asks mutate tournament winners; the predictor fits
+            # its first surrogate on them (it counts them as its `initial` cells, so it samples none).
+            self.follower.tell(arch, evaluation, objective)
