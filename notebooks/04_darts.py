@@ -362,10 +362,67 @@ viz.to_figure({"data": data, "layout": {"title": {"text": "true accuracy of the 
                                         "yaxis": {"title": {"text": "true test accuracy (%)"}}, "height": 380}})
 
 # %% [markdown]
-# Read the result for what it is at this scale: with a short supernet training the derived cell
-# moves around and the skip share may not yet grow; the collapse of the NB201 paper needs many more
-# epochs of a deeper supernet (the `gpu` scale runs 30). Compare the final cells with the median
-# cell: a search that does not beat a random cell's typical accuracy has found nothing.
+# Read the result for what it is at this scale: in 8 epochs the derived cell still moves around and
+# the skip share does not grow. Compare the final cells with the median cell: a search that does not
+# beat a random cell's typical accuracy has found nothing.
+#
+# ### Where the slide shows: 24 epochs
+#
+# At 8 epochs the slide has not started; run longer and it does. The setting the lab ships is 24
+# epochs of this preset (earlier single-seed trials at 16 epochs showed it too, not in every seed):
+# the derived cell fills with **parameter-free** ops (on this table `avg_pool_3x3` and `none` more
+# than `skip_connect`) and its true accuracy sinks below the median cell's. That is 3x this notebook's
+# DARTS time, so it was run once by
+# `python benchmarks/darts_ground_truth.py` (three seeds, each remedy, two processes) and its
+# trajectories ship with the lab; the cell below plots them and says what they cost.
+
+# %%
+import json
+
+GT = json.loads((pathlib.Path(nl.__file__).parent / "bench" / "data" / "darts_ground_truth.json").read_text())
+print(f"{len(GT['runs'])} runs of up to {GT['settings']['epochs']} epochs, {GT['settings']['images']} images, "
+      f"alpha lr {GT['settings']['arch_lr']}: {sum(r['seconds'] for r in GT['runs']) / len(GT['runs']):.0f} s a run "
+      f"on one core ({GT['machine']}; {GT['wall_seconds'] / 60:.0f} min in all)")
+for remedy in dict.fromkeys(r["remedy"] for r in GT["runs"]):
+    last = [r["trajectory"][-1] for r in GT["runs"] if r["remedy"] == remedy]
+    accs = [t["true_acc"] for t in last]
+    print(f"{remedy:10s} final cell {np.mean(accs):5.2f} % (runs {', '.join(f'{v:.1f}' for v in accs)}); "
+          f"parameter-free share {np.mean([t['free_share'] for t in last]):.2f}; "
+          f"last epoch {', '.join(str(t['epoch']) for t in last)}")
+print(f"median cell {GT['table']['median']:.2f} %, best {GT['table']['best']:.2f} %")
+# a remedy that never acted ran exactly as plain DARTS: drawn once, named for both (why: drawn twice,
+# one colour would hide the other and the legend would name a line nobody can see)
+same = {(r["remedy"], r["seed"]) for r in GT["runs"] if r["remedy"] != "none" and any(
+        q["remedy"] == "none" and q["seed"] == r["seed"] and q["trajectory"] == r["trajectory"] for q in GT["runs"])}
+twins = sorted({rem for rem, _ in same if all((rem, r["seed"]) in same for r in GT["runs"] if r["remedy"] == rem)})
+label = {"none": " = ".join(["none"] + [f"{t} (never acted)" for t in twins])}
+data = []
+for i, r in enumerate(q for q in GT["runs"] if q["remedy"] not in twins):
+    first = i == 0 or all(q["remedy"] != r["remedy"] for q in GT["runs"][:GT["runs"].index(r)])
+    ep = [t["epoch"] for t in r["trajectory"]]
+    data.append({"type": "scatter", "mode": "lines+markers", "x": ep, "y": [t["true_acc"] for t in r["trajectory"]],
+                 "name": label.get(r["remedy"], r["remedy"]), "legendgroup": r["remedy"], "showlegend": first,
+                 "line": {"color": colours[r["remedy"]]}})
+    data.append({"type": "scatter", "mode": "lines", "x": ep, "y": [t["free_share"] for t in r["trajectory"]],
+                 "yaxis": "y2", "legendgroup": r["remedy"], "showlegend": False, "opacity": 0.5,
+                 "line": {"color": colours[r["remedy"]], "dash": "dot"}})
+data.append({"type": "scatter", "mode": "lines", "x": [1, GT["settings"]["epochs"]], "y": [GT["table"]["median"]] * 2,
+             "name": "median cell", "line": {"color": "#888", "dash": "dash"}})
+viz.to_figure({"data": data, "layout": {
+    "title": {"text": "24 epochs: true accuracy of the derived cell (solid) and its parameter-free share (dotted)"},
+    "xaxis": {"title": {"text": "epoch"}}, "yaxis": {"title": {"text": "true test accuracy (%)"}},
+    "yaxis2": {"title": {"text": "parameter-free edges"}, "overlaying": "y", "side": "right", "range": [0, 1.05],
+               "tickvals": [0, 1 / 3, 2 / 3, 1], "ticktext": ["0 of 6", "2 of 6", "4 of 6", "6 of 6"], "showgrid": False},
+    "legend": {"orientation": "h", "y": -0.2}, "height": 460}})
+
+# %% [markdown]
+# What the shipped runs say (three seeds each): plain DARTS ends below the median cell in two seeds of
+# three, with five of six edges parameter-free; DARTS- ends below it in all three, with even more
+# parameter-free edges: its auxiliary skip connection stops `skip_connect` from winning, which is
+# not what takes over on this table. And `early_stop`, whose rule watches the skip share, never fires
+# (its runs are plain DARTS's): a remedy tuned to one failure's symptom misses the same failure
+# in another form. The pattern of the NB201 paper (a slide to parameter-free cells) is here; its
+# form (all-skip, 54.30 % on CIFAR-10; here the all-skip cell scores 65.00 %) is not.
 
 # %% [markdown]
 # With one seed and one short training per cell these numbers are noisy (a point or two); treat

@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -337,8 +336,8 @@ def test_lab_forms_and_an_evolution_preset(jupyter):
             page.locator('.jp-OutputArea button:has-text("Stop")').click()
             page.wait_for_selector('.jp-OutputArea :text("stopped")', timeout=30_000)
         page.locator(".jp-OutputArea .lm-TabBar-tab:has-text('Best DAG')").click()
-        titles = _wait_for(lambda: [t for t in page.evaluate(_TITLES_JS, ".jp-OutputArea .js-plotly-plot")
-                                    if t.startswith("best so far")], 30, "the best DAG after Stop")
+        _wait_for(lambda: [t for t in page.evaluate(_TITLES_JS, ".jp-OutputArea .js-plotly-plot")
+                           if t.startswith("best so far")], 30, "the best DAG after Stop")
         page.screenshot(path=str(ARTIFACTS / "lab_preset_stopped_dag.png"), full_page=True)
     assert not console, console
 

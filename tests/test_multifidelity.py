@@ -6,7 +6,6 @@ promoted trial against the table's own record (the first epochs are not paid twi
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import pytest

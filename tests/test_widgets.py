@@ -9,7 +9,7 @@ import time
 import pytest
 
 import viz_streams as vs
-from nasbench_lab import EventLog, list_estimators, list_strategies, search
+from nasbench_lab import list_estimators, list_strategies, search
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
