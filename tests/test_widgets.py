@@ -108,7 +108,9 @@ def test_lab_stop_during_training(one_torch_thread):
 def test_lab_status_shows_the_cost_estimate_of_a_large_budget(one_torch_thread):
     """A large budget at a training fidelity: the status line says what the whole run will cost, from
     the first heartbeat on (before the first evaluation ends), in the warning colour when it is long."""
-    fid = {"epochs": 200, "train_subset": 256, "val_subset": 100, "test_subset": 0, "batch_size": 16}
+    # epochs long enough (64 steps) that a mid-epoch heartbeat is on screen for a while even on a loaded
+    # machine: with 16-step epochs the next epoch event overwrote it before a redraw could show it
+    fid = {"epochs": 200, "train_subset": 1024, "val_subset": 100, "test_subset": 0, "batch_size": 16}
     lab = _lab(strategy="random", estimator="train", dataset="synthetic", budget=5000,
                estimator_options={"fidelity": fid})
     lab.run_button.click()
@@ -119,8 +121,8 @@ def test_lab_status_shows_the_cost_estimate_of_a_large_budget(one_torch_thread):
         assert "Stop ends it" in lab.status.value and "color:#a05a00" in lab.status.value
         from nasbench_lab.search import format_duration
         assert f"of about {format_duration(lab._estimate)}" in lab.status.value
-        # the heartbeat names the training step within the epoch (256 images / batch 16 = 16 steps)
-        assert _wait(lambda: re.search(r"epoch \d+ step \d+/16, ", lab.status.value), 20), lab.status.value
+        # the heartbeat names the training step within the epoch (1,024 images / batch 16 = 64 steps)
+        assert _wait(lambda: re.search(r"epoch \d+ step \d+/64, ", lab.status.value), 20), lab.status.value
     finally:
         lab.stop()
         assert lab.wait(10)
