@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .train import count_flops, count_params, resolve_device
+from .train import count_flops, count_params, resolve_device, to_channels_last
 
 __all__ = ["count_params", "count_flops", "count_macs", "measure_latency", "profile", "latency_table", "table_latency",
            "save_table", "load_table", "pareto_front", "HardwareError"]
@@ -113,7 +113,7 @@ def measure_latency(model: nn.Module, input_shape, device="auto", batch_sizes=(1
     was_training = model.training
     model = model.to(device).eval()
     if cl:
-        model = model.to(memory_format=torch.channels_last)
+        model = to_channels_last(model)
     out = {}
     for b in sizes:
         x = torch.randn(b, *input_shape, device=device)

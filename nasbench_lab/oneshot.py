@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from .data import Splits, load_dataset
 from .estimators import CLASSROOM_SKELETON
 from .strategies.base import StrategyError
-from .train import resolve_device
+from .train import resolve_device, to_channels_last
 
 REFERENCE_SKELETON = {"nb201": {"C": 16, "N": 5}, "darts": {"C": 16, "layers": 8}, "mobile": {"width_mult": 1.0}}
 CLASSROOM_IMAGES = 2000
@@ -103,7 +103,7 @@ class Precision:
 
     def model(self, net: nn.Module) -> nn.Module:
         net = net.to(self.device)
-        return net.to(memory_format=torch.channels_last) if self.channels_last else net
+        return to_channels_last(net) if self.channels_last else net
 
 
 def build_supernet(space, data: Splits, skeleton: dict, prec: Precision, seed: int) -> nn.Module:

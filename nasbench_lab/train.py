@@ -93,6 +93,25 @@ class TrainResult:
         return dict(self.__dict__)
 
 
+def to_channels_last(model: nn.Module) -> nn.Module:
+    """``model`` in the channels_last memory format, except its 4-d weights whose layout is the same in
+    both formats (1x1 kernels, or one input channel): those keep the default strides.
+
+    Why: such a weight holds the same bytes either way; only the strides of its size-1 dimensions
+    differ. With the channels_last strides, oneDNN's convolution backward corrupted the heap on a
+    2-core AMD EPYC (AVX2, no AVX-512) under torch 2.14.1: glibc aborted with "corrupted size vs.
+    prev_size", or a search hung (PC-DARTS on the DARTS space in tests/test_oneshot.py, every run).
+    The default strides avoid it at no cost: the inputs stay channels_last, so the convolutions
+    still run in NHWC.
+    """
+    model = model.to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 4 and p.is_contiguous():
+                p.data = p.data.clone(memory_format=torch.contiguous_format)
+    return model
+
+
 def resolve_device(device="auto") -> torch.device:
     """'auto' -> cuda when available, else cpu. Raises TrainingError for cuda without a GPU."""
     if isinstance(device, torch.device):
@@ -239,7 +258,7 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
         return res
     model = model.to(device)
     if cl:
-        model = model.to(memory_format=torch.channels_last)
+        model = to_channels_last(model)
     n_train = len(data.train_y) if cfg.train_subset is None else min(cfg.train_subset, len(data.train_y))
     tx, ty = data.train_x[:n_train], data.train_y[:n_train]
     vx, vy = data.val_x[:cfg.val_subset], data.val_y[:cfg.val_subset]

@@ -8,7 +8,7 @@ import torch.nn as nn
 from nasbench_lab.data import load_dataset
 from nasbench_lab.spaces import get_space
 from nasbench_lab.train import (_SGD, TrainConfig, TrainingError, count_flops, count_params, resolve_device,
-                                train_model)
+                                to_channels_last, train_model)
 
 
 @pytest.mark.parametrize("nesterov, clip", [(True, None), (False, None), (True, 0.5)])
@@ -33,6 +33,33 @@ def test_foreach_sgd_equals_torch_sgd(nesterov, clip):
         ref.step()
     for p, q in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_channels_last_keeps_default_strides_where_both_layouts_agree():
+    """to_channels_last: real NHWC weights become channels_last; the 1x1 and one-input-channel weights,
+    whose bytes are the same in both layouts, keep the default strides (their channels_last strides
+    corrupted the heap in oneDNN's convolution backward on an AVX2 AMD EPYC); the outputs and the
+    gradients are those of the default layout."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 1), nn.Conv2d(6, 6, 3, groups=6),
+                        nn.Conv2d(6, 5, 3))
+    ref = [m.weight.detach().clone() for m in net if isinstance(m, nn.Conv2d)]
+    x = torch.randn(2, 1, 9, 9)
+    y_ref = net(x)
+    g_ref = torch.autograd.grad(y_ref.square().sum(), [m.weight for m in net if isinstance(m, nn.Conv2d)])
+    cl = to_channels_last(net)
+    convs = [m for m in cl if isinstance(m, nn.Conv2d)]
+    for m, w0 in zip(convs, ref):
+        assert torch.equal(m.weight, w0)
+        both = w0.is_contiguous() and w0.is_contiguous(memory_format=torch.channels_last)
+        assert m.weight.stride() == (w0.stride() if both else m.weight.contiguous(memory_format=torch.channels_last).stride())
+    assert not convs[-1].weight.is_contiguous()            # a dense 3x3 over 6 channels is really NHWC
+    y = cl(x.contiguous(memory_format=torch.channels_last))
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    g = torch.autograd.grad(y.square().sum(), [m.weight for m in convs])
+    torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
+    for a, b in zip(g, g_ref):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_flops_of_a_known_conv_match_hand_arithmetic():
