@@ -255,6 +255,7 @@ def compare(result: dict, at: float | None = None, x: str = "seconds", alpha: fl
         p["significant"] = p["p_holm"] < alpha
         better = p["a"] if p["mean_a"] < p["mean_b"] else p["b"]
         worse = p["b"] if better == p["a"] else p["a"]
+        p["better"] = better if p["significant"] else None          # the lower-regret one, when significant
         p["statement"] = (f"{better} has lower regret than {worse} (Holm p = {p['p_holm']:.3g})" if p["significant"]
                           else f"{p['a']} vs {p['b']}: no significant difference (Holm p = {p['p_holm']:.2g})")
     return pairs

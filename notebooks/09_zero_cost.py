@@ -209,9 +209,10 @@ print(f"{len(ENTRIES)} strategies x {P['seeds']} seeds to {TIME_BUDGET:.0f} simu
 # what a tight budget buys: each run's regret at 5 and 10 trainings' time (the evaluations finished by
 # then) is read off the same runs.
 BUDGETS = sorted({5, 10, P["trainings"]})
+TYPICAL = TIME_BUDGET / P["trainings"]         # race.typical_cost(EST), as TIME_BUDGET was sized
 BEATS = {}                                     # budget -> the guided entries significantly ahead of random
 for n in BUDGETS:
-    at = n * race.typical_cost(EST)
+    at = n * TYPICAL
     print(f"\nat {n} trainings ({at:.0f} simulated s):")
     for r in race.summary(RESULT, at=at):
         print(f"  {r['strategy']:34s} regret {r['mean']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]")
@@ -220,16 +221,10 @@ for n in BUDGETS:
     except race.RaceError as exc:
         pairs = []
         print(exc)
-    for p in pairs:
-        if "random" in (p["a"], p["b"]):
-            print("    ", p["statement"])
-    BEATS[n] = []
-    for p in pairs:
-        if "random" in (p["a"], p["b"]) and p["significant"]:
-            other, mean_other, mean_random = ((p["b"], p["mean_b"], p["mean_a"]) if p["a"] == "random"
-                                              else (p["a"], p["mean_a"], p["mean_b"]))
-            if mean_other < mean_random:
-                BEATS[n].append(other)
+    against_random = [p for p in pairs if "random" in (p["a"], p["b"])]
+    for p in against_random:
+        print("    ", p["statement"])
+    BEATS[n] = [p["better"] for p in against_random if p["better"] not in (None, "random")]
 ROWS = race.summary(RESULT)
 print("\nqueries used in the whole budget: " + ", ".join(f"{r['strategy']} {r['queries']:.0f}" for r in ROWS))
 for n in BUDGETS:

@@ -67,6 +67,9 @@ def test_holm_correction_against_hand_computation():
     assert holm[2] == pytest.approx(max(holm[1], ps[2]))
     ab = next(p for p in pairs if {p["a"], p["b"]} == {"a", "b"})
     assert ab["significant"] and "a has lower regret than b" in ab["statement"]
+    assert ab["better"] == "a"
+    ac = next(p for p in pairs if {p["a"], p["b"]} == {"a", "c"})
+    assert not ac["significant"] and ac["better"] is None            # a and c are the same runs, reordered
 
 
 def test_time_budget_and_bad_input():
