@@ -35,7 +35,7 @@ def lab_images_per_second(device, ops="all_conv3x3", C=16, N=1, batch=256, steps
     empty = x[:0], y[:0]
     data = Splits(DATASETS["fashion-mnist"], x, y, *empty, *empty, source="random")
     cfg = TrainConfig(epochs=max(1, -(-steps // (n // batch))), batch_size=batch, max_steps=steps,
-                      val_subset=0, test_subset=0, grad_clip=None)
+                      val_subset=None, test_subset=0, grad_clip=None)   # the val split is empty: no evaluation
     best = 0.0
     for _ in range(repeats):                       # first repeat warms up cuDNN / the allocator
         model = space.build(space.reference(ops), 1, 10, C=C, N=N)

@@ -1,0 +1,30 @@
+"""The benchmark scripts' lab-side measurements run at a tiny size (the GPU session calls them with
+device time that cannot be spent finding a script broken by a later change of the library)."""
+import importlib.util
+import math
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_train_throughput_times_the_lab_training_loop():
+    ips = _load("train_throughput").lab_images_per_second(torch.device("cpu"), C=4, batch=32, steps=2, repeats=1)
+    assert math.isfinite(ips) and ips > 0
+
+
+def test_darts_step_times_first_and_second_order_and_partial_channels():
+    ds = _load("darts_step")
+    cpu = torch.device("cpu")
+    tiny = {"batch": 2, "C": 4, "layers": 3, "image": (1, 8, 8)}
+    for kw in ({}, {"order": 2}, {"k": 2}):
+        assert ds.lab_step_seconds(cpu, steps=1, **tiny, **kw) > 0
+    assert ds.activation_mb(cpu, k=2, **tiny) < ds.activation_mb(cpu, **tiny)
