@@ -65,14 +65,15 @@ def main(argv=None):
         steps = a.ref_steps or (60 if dev.type == "cuda" else 3)
         all3, sampled = reference_figures(ref, dev, sample, steps)
         res.update(reference_all3x3_img_per_s=round(all3, 1), reference_sampled_img_per_s=round(sampled, 1))
-    # Build a strided sample of the space (every k-th cell) so the mix of cells is representative.
-    n = len(unique)
-    stride = max(1, n // max(1, a.tasks))
-    todo_done_before = len(builder.done_tasks(out))
+    # Build a strided sample of the cells not yet built in ``out`` (every k-th one) so the mix of cells is
+    # representative, and a resumed build folder still gives ``--tasks`` tasks to time.
+    done = builder.done_tasks(out)
+    pending = sorted({t[2] for t in builder.task_list((a.setting,)) if t not in done})
+    stride = max(1, len(pending) // max(1, a.tasks))
     summary = builder.build(out, settings=(a.setting,), start=0, end=None, device=str(dev), workers=a.workers,
                             threads=a.threads, data_root=a.data_root, limit=a.tasks,
-                            indices=list(range(a.offset % stride, n, stride))[:a.tasks])
-    res.update(build=summary, records_before=todo_done_before, out=out)
+                            indices=pending[a.offset % stride::stride][:a.tasks])
+    res.update(build=summary, records_before=len(done), out=out)
     if not a.skip_reference and summary.get("train_images_per_s"):
         res["ratio_vs_reference_all3x3"] = round(summary["train_images_per_s"] / res["reference_all3x3_img_per_s"], 3)
         res["ratio_vs_reference_sampled"] = round(summary["train_images_per_s"] / res["reference_sampled_img_per_s"], 3)

@@ -2,20 +2,32 @@
 
     python benchmarks/gpu_session.py --out OUTDIR --seconds 560 --data-root .gpu/data
 
-Phases, each a subprocess with its own timeout, results appended to OUTDIR/results.jsonl:
+On the device machine, with Fashion-MNIST's four idx .gz files copied to .gpu/data here first (31 MB;
+carry ".gpu"), give `run` the command
+``python benchmarks/gpu_session.py --out $OUT --seconds 500 --data-root .gpu/data`` and carry=[".gpu"].
+
+Phases, each a subprocess with its own timeout, results appended to OUTDIR/results.jsonl, in order of
+what is missing most:
 1. environment (GPU name, torch version);
-2. train_throughput.py: the lab's training loop vs the eager reference (issue: core);
-3. probes of the builder's process x thread layout (their records count toward the build);
-4. the benchmark table build (full + lowfi settings, 2 seeds) with the best layout, until its deadline;
-5. batch-1 latency of every cell, alone on the GPU;
-6. one-shot checks: darts_step.py and oneshot_gpu_check.py (when present);
-7. OUTDIR/build.tgz with the shard files, to merge into the shipped table on the developer machine.
+2. darts_step.py at the reference configuration: the lab's DARTS step against the eager reference, 3
+   paired rounds, also with PC-DARTS' partial channels (issue 14's 10x target);
+3. train_throughput.py: the lab's training loop vs the eager reference;
+4. probes of the builder's process x thread layout (bench_build.py against the reference; their
+   records count toward the build);
+5. the benchmark table build (full + lowfi settings, 2 seeds) with the best layout, until its deadline.
+   It continues the committed GPU build: the build folder starts with data/bench_build's shards, so
+   the cells they hold are not trained again;
+6. batch-1 latency of every cell, alone on the GPU;
+7. one-shot checks (oneshot_gpu_check.py, when present);
+8. OUTDIR/build.tgz with the shard files this run wrote (not the committed ones), to unpack into
+   data/bench_build and merge into the shipped table on the developer machine.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +36,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 
 def main():
@@ -32,6 +45,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=560)
     ap.add_argument("--data-root", default=".gpu/data")
     ap.add_argument("--build-dir", default="/tmp/nb201_build")
+    ap.add_argument("--resume-from", default=str(ROOT / "data" / "bench_build"),
+                    help="a committed build folder whose shards the build continues ('' for none)")
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--device", default="cuda", help="cpu for a dry run of the script itself")
     ap.add_argument("--settings", default="full,lowfi")
@@ -82,9 +97,15 @@ def main():
          gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None, cpus=os.cpu_count())
     dev = a.device
     settings = tuple(a.settings.split(","))
+    if not a.no_oneshot:
+        # on CUDA darts_step's default size is the reference configuration (C=16, 8 cells, batch 64)
+        run("darts_step", ["benchmarks/darts_step.py", "--device", dev, "--steps", "20" if dev == "cuda" else "1",
+                           "--rounds", "3" if dev == "cuda" else "1", "--partial-channels", "4", "--json"], 200)
     run("train_throughput", ["benchmarks/train_throughput.py", "--device", dev, "--json"], 90)
 
     bdir = a.build_dir
+    seeded = seed_build(Path(bdir), Path(a.resume_from) if a.resume_from else None)
+    note("resume", shards=len(seeded), records=len(builder_done(bdir)))
     common = ["benchmarks/bench_build.py", "--device", dev, "--out", bdir, "--data-root", a.data_root, "--json",
               "--setting", a.probe_setting]
     layouts = [tuple(int(v) for v in x.split("x")) for x in a.layouts.split(",")]
@@ -111,19 +132,39 @@ def main():
         if not a.skip_latency:
             run("latency", ["-c", lat], 70)
 
-    if a.no_oneshot:
-        pass
-    elif (ROOT / "benchmarks" / "darts_step.py").exists():
-        run("darts_step", ["benchmarks/darts_step.py", "--device", dev, "--steps", "10" if dev == "cuda" else "1",
-                        "--json"], 80)
     if not a.no_oneshot and (ROOT / "benchmarks" / "oneshot_gpu_check.py").exists():
         run("oneshot_gpu_check", ["benchmarks/oneshot_gpu_check.py", "--device", dev] + ([] if dev == "cuda" else ["--tiny"]),
             max(10, t_end - time.time() - 20))
 
-    with tarfile.open(out / "build.tgz", "w:gz") as tar:
-        for p in Path(bdir).glob("*"):
+    packed = pack_new(Path(bdir), seeded, out / "build.tgz")
+    note("done", seconds_left=round(t_end - time.time(), 1), packed=packed)
+
+
+def builder_done(bdir) -> set:
+    # imported here, not at the top: the session's own process stays light
+    from nasbench_lab.bench import builder
+    return builder.done_tasks(bdir)
+
+
+def seed_build(bdir: Path, committed: Path | None) -> set[str]:
+    """Copy the committed build's shards into ``bdir`` (the builder skips the tasks they hold, and names
+    its new shards after the existing ones); returns the names copied."""
+    bdir.mkdir(parents=True, exist_ok=True)
+    names = set()
+    for p in sorted(committed.glob("shard-*.jsonl")) if committed and committed.is_dir() else []:
+        if not (bdir / p.name).exists():
+            shutil.copyfile(p, bdir / p.name)
+        names.add(p.name)
+    return names
+
+
+def pack_new(bdir: Path, seeded: set[str], tgz: Path) -> list[str]:
+    """Write ``tgz`` with the files of ``bdir`` that did not come from the committed build."""
+    files = sorted(p for p in bdir.glob("*") if p.is_file() and p.name not in seeded)
+    with tarfile.open(tgz, "w:gz") as tar:
+        for p in files:
             tar.add(p, arcname=p.name)
-    note("done", seconds_left=round(t_end - time.time(), 1))
+    return [p.name for p in files]
 
 
 if __name__ == "__main__":

@@ -182,3 +182,24 @@ def test_merge_of_two_folders_keeps_one_setting_each_and_a_default(tmp_path):
     assert [x["kind"] for x in info["agreement"]] == ["proxy"] and info["agreement"][0]["cells"] == 2
     with pytest.raises(TableError, match="default setting 'nope'"):
         merge([a], tmp_path / "u.npz", default="nope")
+
+
+def test_gpu_session_continues_the_committed_build_and_packs_only_new_shards(tmp_path):
+    spec = importlib.util.spec_from_file_location("gpu_session", ROOT / "benchmarks" / "gpu_session.py")
+    gs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gs)
+    committed, bdir = tmp_path / "committed", tmp_path / "build"
+    committed.mkdir()
+    rec = {"setting": "full", "seed": 0, "index": 3, "test_acc": 50.0}
+    (committed / "shard-000.jsonl").write_text(json.dumps(rec) + "\n")
+    (committed / "notes.txt").write_text("not a shard")
+    seeded = gs.seed_build(bdir, committed)
+    assert seeded == {"shard-000.jsonl"} and builder.done_tasks(bdir) == {("full", 0, 3)}
+    assert ("full", 0, 3) not in [t for t in builder.task_list(("full",), 0, 5) if t not in builder.done_tasks(bdir)]
+    (bdir / "shard-001.jsonl").write_text(json.dumps({**rec, "index": 4}) + "\n")   # what the run trained
+    packed = gs.pack_new(bdir, seeded, tmp_path / "build.tgz")
+    assert packed == ["shard-001.jsonl"]
+    import tarfile
+    with tarfile.open(tmp_path / "build.tgz") as tar:
+        assert tar.getnames() == ["shard-001.jsonl"]
+    assert gs.seed_build(tmp_path / "fresh", None) == set()
