@@ -1,6 +1,7 @@
 """The benchmark scripts' lab-side measurements run at a tiny size (the GPU session calls them with
 device time that cannot be spent finding a script broken by a later change of the library)."""
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -28,3 +29,20 @@ def test_darts_step_times_first_and_second_order_and_partial_channels():
     for kw in ({}, {"order": 2}, {"k": 2}):
         assert ds.lab_step_seconds(cpu, steps=1, **tiny, **kw) > 0
     assert ds.activation_mb(cpu, k=2, **tiny) < ds.activation_mb(cpu, **tiny)
+
+
+def test_depthwise_backward_times_plain_and_lab_convs_on_every_supernet(capsys):
+    db = _load("depthwise_backward")
+    db.main(["--small", "--rounds", "1", "--steps", "1", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["networks"]) == {"darts", "mobile", "mobile_path"}
+    for r in out["networks"].values():
+        assert r["plain_s"] > 0 and r["lab_s"] > 0 and math.isfinite(r["ratio_plain_over_lab"])
+
+
+def test_depthwise_backward_plain_copy_has_no_lab_conv_left():
+    db = _load("depthwise_backward")
+    from nasbench_lab.spaces.ops import DepthwiseConv2d
+    net = db.networks(torch.device("cpu"), small=True)["darts"][0]
+    assert any(isinstance(m, DepthwiseConv2d) for m in net.modules())
+    assert not any(isinstance(m, DepthwiseConv2d) for m in db.plain(net).modules())

@@ -534,3 +534,46 @@ def test_pc_darts_derive_weighs_edges_by_their_betas(space):
     assert net(x, arch=g).shape == (2, 10)                            # the discrete path works too
     with pytest.raises(SpaceError, match="partial_channels must be a positive integer that divides C=4"):
         space.supernet(C=4, partial_channels=3)
+
+
+@pytest.mark.parametrize("k, stride, dilation, size", [
+    (3, 1, 1, 12), (5, 1, 1, 12), (3, 1, 2, 12), (5, 1, 2, 12),      # sep/dil convs at stride 1
+    (3, 2, 2, 12), (5, 2, 2, 11),                                     # dil convs on a reduction edge
+    (5, 2, 1, 12), (7, 1, 1, 9)])
+def test_depthwise_conv_computes_what_conv2d_computes(k, stride, dilation, size):
+    """DepthwiseConv2d's fast paths (even-pixel subsampling, gradients as forward convs) against a plain
+    nn.Conv2d on the same weight, float64: output, both gradients, and the gradient of a gradient."""
+    from nasbench_lab.spaces.ops import DepthwiseConv2d
+    torch.manual_seed(0)
+    p = dilation * (k - 1) // 2
+    plain = torch.nn.Conv2d(6, 6, k, stride, p, dilation=dilation, groups=6, bias=False).double()
+    fast = DepthwiseConv2d(6, 6, k, stride, p, dilation=dilation, groups=6, bias=False).double()
+    fast.load_state_dict(plain.state_dict())
+    x = torch.randn(3, 6, size, size, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    grads = []
+    for conv in (plain, fast):
+        xi = (x * 1).requires_grad_()
+        y = conv(xi)
+        gx, gw = torch.autograd.grad((y * y.detach().cos()).sum(), [xi, conv.weight], create_graph=True)
+        hx, hw = torch.autograd.grad((gx ** 2).sum() + (gw ** 2).sum(), [xi, conv.weight])
+        grads.append((y, gx, gw, hx, hw))
+    for a, b in zip(*grads):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b)
+
+
+def test_depthwise_conv_skips_the_weight_gradient_nobody_asked_for(monkeypatch):
+    """backward(inputs=...) without the weight (DARTS' alpha step) must not compute its gradient: the
+    fast backward asks the engine, as built-in ops do."""
+    from nasbench_lab.spaces import ops
+    asked = []
+    real = ops._engine_needs
+    monkeypatch.setattr(ops, "_engine_needs", lambda ctx, i: asked.append((i, real(ctx, i))) or asked[-1][1])
+    conv = ops.DepthwiseConv2d(4, 4, 5, 1, 2, groups=4, bias=False)
+    a = torch.ones(4, requires_grad=True)
+    x = torch.randn(2, 4, 8, 8, requires_grad=True)
+    (conv(x * a[:, None, None]).sum()).backward(inputs=[a])
+    assert dict(asked) == {0: True, 1: False} and conv.weight.grad is None and a.grad is not None
+    asked.clear()
+    torch.autograd.grad(conv(x * a[:, None, None]).sum(), [conv.weight])
+    assert dict(asked) == {0: False, 1: True}
