@@ -130,17 +130,17 @@ def test_a_worker_error_fails_the_run(tmp_path):
 
 def test_process_executor_two_workers():
     with ProcessExecutor(workers=2) as ex:
-        res = search("nb201", "evolution", "synthetic", budget=30, seed=2, executor=ex,
-                     estimator_options={"delay": 0.01}, strategy_options={"population": 6, "sample": 2})
+        def evolve():
+            return search("nb201", "evolution", "synthetic", budget=30, seed=2, executor=ex,
+                          estimator_options={"delay": 0.01}, strategy_options={"population": 6, "sample": 2})
+        res = evolve()
         assert len(res.evaluations) == 30
         # Both worker processes serve the pool. Why more searches may be needed: a spawned worker
         # imports torch first, and on a loaded machine one worker can finish a whole short search
         # before the other is ready; the same pool (same recipe) is reused until both have answered.
         workers, deadline = {e.metrics["worker"] for e in res.evaluations}, time.monotonic() + 120
         while len(workers) < 2 and time.monotonic() < deadline:
-            again = search("nb201", "evolution", "synthetic", budget=30, seed=2, executor=ex,
-                           estimator_options={"delay": 0.01}, strategy_options={"population": 6, "sample": 2})
-            workers |= {e.metrics["worker"] for e in again.evaluations}
+            workers |= {e.metrics["worker"] for e in evolve().evaluations}
         assert len(workers) == 2 and all(w.rsplit(":", 1)[1] != str(os.getpid()) for w in workers)
         # A sequential strategy through worker processes gives exactly the in-process result.
         seq = search("nb201", "local", "synthetic", budget=15, seed=2, executor=ex)
