@@ -1,4 +1,4 @@
-"""What the lab's depthwise conv (``spaces.ops.DepthwiseConv2d``) buys each supernet, same run, same device.
+"""What the lab's depthwise conv (``spaces.fast_ops.DepthwiseConv2d``) buys each supernet, same run, same device.
 
     python benchmarks/depthwise_backward.py [--device cpu] [--rounds R] [--steps N] [--threads T] [--json]
 
@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nasbench_lab.spaces import get_space  # noqa: E402
-from nasbench_lab.spaces.ops import DepthwiseConv2d  # noqa: E402
+from nasbench_lab.spaces.fast_ops import DepthwiseConv2d  # noqa: E402
 from nasbench_lab.train import resolve_device, to_channels_last  # noqa: E402
 
 

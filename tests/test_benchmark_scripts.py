@@ -42,7 +42,7 @@ def test_depthwise_backward_times_plain_and_lab_convs_on_every_supernet(capsys):
 
 def test_depthwise_backward_plain_copy_has_no_lab_conv_left():
     db = _load("depthwise_backward")
-    from nasbench_lab.spaces.ops import DepthwiseConv2d
+    from nasbench_lab.spaces.fast_ops import DepthwiseConv2d
     net = db.networks(torch.device("cpu"), small=True)["darts"][0]
     assert any(isinstance(m, DepthwiseConv2d) for m in net.modules())
     assert not any(isinstance(m, DepthwiseConv2d) for m in db.plain(net).modules())

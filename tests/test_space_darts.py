@@ -543,7 +543,7 @@ def test_pc_darts_derive_weighs_edges_by_their_betas(space):
 def test_depthwise_conv_computes_what_conv2d_computes(k, stride, dilation, size):
     """DepthwiseConv2d's fast paths (even-pixel subsampling, gradients as forward convs) against a plain
     nn.Conv2d on the same weight, float64: output, both gradients, and the gradient of a gradient."""
-    from nasbench_lab.spaces.ops import DepthwiseConv2d
+    from nasbench_lab.spaces.fast_ops import DepthwiseConv2d
     torch.manual_seed(0)
     p = dilation * (k - 1) // 2
     plain = torch.nn.Conv2d(6, 6, k, stride, p, dilation=dilation, groups=6, bias=False).double()
@@ -565,11 +565,11 @@ def test_depthwise_conv_computes_what_conv2d_computes(k, stride, dilation, size)
 def test_depthwise_conv_skips_the_weight_gradient_nobody_asked_for(monkeypatch):
     """backward(inputs=...) without the weight (DARTS' alpha step) must not compute its gradient: the
     fast backward asks the engine, as built-in ops do."""
-    from nasbench_lab.spaces import ops
+    from nasbench_lab.spaces import fast_ops
     asked = []
-    real = ops._engine_needs
-    monkeypatch.setattr(ops, "_engine_needs", lambda ctx, i: asked.append((i, real(ctx, i))) or asked[-1][1])
-    conv = ops.DepthwiseConv2d(4, 4, 5, 1, 2, groups=4, bias=False)
+    real = fast_ops._engine_needs
+    monkeypatch.setattr(fast_ops, "_engine_needs", lambda ctx, i: asked.append((i, real(ctx, i))) or asked[-1][1])
+    conv = fast_ops.DepthwiseConv2d(4, 4, 5, 1, 2, groups=4, bias=False)
     a = torch.ones(4, requires_grad=True)
     x = torch.randn(2, 4, 8, 8, requires_grad=True)
     (conv(x * a[:, None, None]).sum()).backward(inputs=[a])
