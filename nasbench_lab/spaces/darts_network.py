@@ -1,20 +1,16 @@
 """The DARTS evaluation network (Liu, Simonyan & Yang, "DARTS: Differentiable Architecture Search",
 ICLR 2019; the reference ``NetworkCIFAR`` of quark0/darts): a stem, ``layers`` cells built from one
 ``Genotype`` (reduction cells at 1/3 and 2/3 of the depth), an optional auxiliary head, drop-path.
-``DartsSpace.build`` (darts.py) constructs it; the genotype values and parsing live in darts.py.
+``DartsSpace.build`` (darts.py) constructs it; the genotype values and parsing live in darts_genotype.py.
 """
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .darts_genotype import Genotype
 from .ops import ReLUConvBN, FactorizedReduce, make_op
-
-if TYPE_CHECKING:                  # why: darts.py imports this module, so a runtime import would be circular
-    from .darts import Genotype
 
 __all__ = ["drop_path", "DartsCell", "AuxiliaryHead", "DartsNetwork"]
 

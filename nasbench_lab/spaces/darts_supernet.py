@@ -29,7 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import SpaceError
-from .darts import CELLS, PRIMITIVES, Genotype, check_genotype, parse_genotype
+from .darts_genotype import CELLS, PRIMITIVES, Genotype, check_genotype, parse_genotype
 from .fast_ops import batch_norms
 from .ops import DilConv, FactorizedReduce, ReLUConvBN, SepConv, make_op
 
