@@ -22,11 +22,13 @@ removed, because the resumed run produces them again.
 
 Thread-safety: SQLite connections belong to the thread that made them, so the store keeps one per
 thread (the widgets run a search in a background thread while the notebook reads the same store).
+
+Two parts live beside this file: ``recorder.py``, the subscriber that writes a run's events as they
+come, and ``storefile.py``, which refuses a path that is not a store before SQLite touches it.
 """
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import os
 import platform
@@ -38,12 +40,12 @@ from pathlib import Path
 
 from .estimators import Evaluation
 from .events import Event
+from .recorder import LIFECYCLE, Recorder, json_default, dumps
+from .storefile import StoreError, check_file, sql_errors, sqlite_message
 
-LIFECYCLE = ("run_started", "run_finished", "run_failed")
 METRIC_COLUMNS = ("params", "macs", "flops", "latency_ms")
 #: ``PRAGMA application_id`` of a nasbench_lab store ("NASL"): how the store knows a file is its own.
 APPLICATION_ID = 0x4E41534C
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _TABLES = {"runs": {"run_id", "status", "config", "evaluations"}, "evaluations": {"run_id", "idx", "arch", "val_acc"},
            "events": {"run_id", "kind", "payload"}}
 
@@ -63,190 +65,11 @@ CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, kind);
 """
 
 
-class StoreError(ValueError):
-    """Unknown or ambiguous run id, a run that cannot be resumed, or a malformed export file."""
-
-
-def _default(o):
-    if dataclasses.is_dataclass(o) and not isinstance(o, type):
-        return dataclasses.asdict(o)
-    if hasattr(o, "item"):                      # numpy / torch scalars
-        return o.item()
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    return repr(o)
-
-
-def _dumps(obj) -> str:
-    return json.dumps(obj, default=_default, separators=(",", ":"))
-
-
 def versions() -> dict:
     import torch
     from . import __version__
     return {"python": platform.python_version(), "torch": torch.__version__, "nasbench_lab": __version__,
             "platform": platform.platform()}
-
-
-class Recorder:
-    """The store's subscriber for one attempt of one run (made by ``Store.attach``).
-
-    It writes through one connection of its own, serialised by a lock, so events may arrive from any
-    thread. Each evaluation is one transaction, committed before ``emit`` returns. Other events are
-    committed at once, except while evaluations stream in fast (the last one committed less than
-    ``DEFER_S`` ago): then they join the next evaluation's transaction (a population snapshot is emitted
-    just before its evaluation). Why: a commit is the dominant cost of a fast run, and an event left
-    uncommitted by a kill belongs to the interrupted evaluation, which the resumed run emits again.
-    One-shot runs (epochs, alphas, no evaluations until the end) and slow runs commit every event.
-    """
-
-    #: Events arriving within this many seconds of the last evaluation's commit wait for the next commit.
-    DEFER_S = 0.2
-
-    def __init__(self, store: Store, run_id: str, attempt: int, stored: int, replayed: int, best: float | None):
-        self.store, self.run_id, self.attempt = store, run_id, attempt
-        self.count = stored              # evaluations committed for this run
-        self.to_replay = replayed        # replayed evaluations still to come (their events are not stored)
-        self.best = best
-        self.conn = store._connect()
-        self._last_eval = float("-inf")          # monotonic time of the last evaluation's commit
-        self._lock = threading.Lock()
-
-    def __call__(self, ev: Event) -> None:
-        with self._lock:
-            if ev.kind == "evaluation":
-                if ev.payload.get("replayed"):
-                    self.to_replay -= 1
-                else:
-                    self._evaluation(ev)
-            elif ev.kind in LIFECYCLE:
-                self._lifecycle(ev)
-            elif self.to_replay <= 0:
-                self._event(ev)
-                if time.monotonic() - self._last_eval > self.DEFER_S:
-                    self._commit()
-
-    def _commit(self) -> None:
-        self.conn.commit()
-
-    def _event(self, ev: Event) -> None:
-        self.conn.execute(
-            "INSERT INTO events (run_id, attempt, seq, kind, time, after, payload) VALUES (?,?,?,?,?,?,?)",
-            (self.run_id, self.attempt, ev.seq, ev.kind, ev.time, self.count, _dumps(ev.payload)))
-
-    def _evaluation(self, ev: Event) -> None:
-        p = ev.payload
-        obj = p.get("objective")
-        better = obj is not None and (self.best is None or obj > self.best)
-        try:
-            self.conn.execute("INSERT INTO evaluations VALUES (?,?,?,?,?,?,?,?,?,?)",
-                              (self.run_id, self.count, p["arch"], p["val_acc"], p.get("test_acc"),
-                               p.get("cost", 0.0), obj, _dumps(p.get("metrics") or {}), ev.time, self.attempt))
-            if better:
-                self.conn.execute("UPDATE runs SET evaluations=?, updated=?, best_arch=?, best_val_acc=?,"
-                                  " best_test_acc=?, best_objective=? WHERE run_id=?",
-                                  (self.count + 1, ev.time, p["arch"], p["val_acc"], p.get("test_acc"), obj,
-                                   self.run_id))
-            else:
-                self.conn.execute("UPDATE runs SET evaluations=?, updated=? WHERE run_id=?",
-                                  (self.count + 1, ev.time, self.run_id))
-            self._commit()                          # one transaction per evaluation, committed now
-            self._last_eval = time.monotonic()
-        except BaseException:
-            self.conn.rollback()
-            raise
-        self.count += 1
-        if better:
-            self.best = obj
-
-    def _lifecycle(self, ev: Event) -> None:
-        self._event(ev)
-        if ev.kind == "run_finished":
-            status = "stopped" if ev.payload.get("stopped") else "finished"
-            self.conn.execute("UPDATE runs SET status=?, updated=? WHERE run_id=?", (status, ev.time, self.run_id))
-        elif ev.kind == "run_failed":
-            self.conn.execute("UPDATE runs SET status='failed', error=?, updated=? WHERE run_id=?",
-                              (ev.payload.get("error"), ev.time, self.run_id))
-        self._commit()
-        if ev.kind != "run_started":              # the run is over: release the connection
-            self.store._active.discard(self.run_id)
-            self.store._release(self.conn)
-            self.conn = _Closed(self.store)
-
-
-class _Closed:
-    """Stands in for a released recorder connection; reconnects if a late event still arrives."""
-
-    def __init__(self, store):
-        self.store = store
-
-    def __getattr__(self, name):
-        raise AttributeError(name)
-
-    def execute(self, *args):
-        return self.store._conn().execute(*args)
-
-    def commit(self):
-        self.store._conn().commit()
-
-    def rollback(self):
-        self.store._conn().rollback()
-
-
-def _check_file(path: Path, readonly: bool) -> None:
-    """Refuse, with a message naming the problem, a path that cannot be (or is not) a store.
-
-    Why before SQLite sees it: sqlite3 happily "opens" a text file and only fails at the first query
-    with "file is not a database", and would create a new database in a directory's place or write
-    its tables into another program's database.
-    """
-    if path.is_dir():
-        raise StoreError(f"store path {path} is a directory; give a file name such as {path / 'runs.sqlite'}")
-    if not path.exists():
-        if readonly:
-            raise StoreError(f"no store at {path}")
-        if path.parent.exists() and not path.parent.is_dir():
-            raise StoreError(f"cannot create store {path}: {path.parent} is not a directory")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create store {path}: {exc.strerror or exc}") from None
-        if not os.access(path.parent, os.W_OK):
-            raise StoreError(f"cannot create store {path}: {path.parent} is not writable")
-        return
-    try:
-        with open(path, "rb") as f:
-            head = f.read(len(_SQLITE_MAGIC))
-    except OSError as exc:
-        raise StoreError(f"cannot read store {path}: {exc.strerror or exc}") from None
-    if head and head != _SQLITE_MAGIC:
-        raise StoreError(f"{path} is not a nasbench_lab store (not an SQLite database); nothing was changed")
-    # Why the mode bits too: root may write anything, but a file made read-only was made so on purpose.
-    if not readonly and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
-        raise StoreError(f"store {path} is read-only: runs/show can read it; copy it to record new runs")
-
-
-def _sql_errors(method):
-    """Turn sqlite3's errors inside a store method into one StoreError naming the file (a damaged
-    page is found only when it is read)."""
-    import functools
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            raise StoreError(f"store {self.path}: {_sqlite_message(exc)}") from None
-    return wrapper
-
-
-def _sqlite_message(exc: sqlite3.Error) -> str:
-    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if "malformed" in msg or "not a database" in msg or "disk image" in msg:
-        return f"the file is damaged ({msg}); restore it from a backup or start a new store"
-    if "readonly" in msg or "read-only" in msg:
-        return f"the file is read-only ({msg})"
-    return msg
 
 
 class Store:
@@ -269,12 +92,12 @@ class Store:
         self._all_lock = threading.Lock()
         self._active: set = set()              # run ids being recorded by this object right now
         if not self._memory:
-            _check_file(Path(self.path), self.readonly)
+            check_file(Path(self.path), self.readonly)
         try:
             self._conn()                       # check / create the schema now (and keep a memory database alive)
         except sqlite3.Error as exc:
             self.close()
-            raise StoreError(f"store {self.path}: {_sqlite_message(exc)}") from None
+            raise StoreError(f"store {self.path}: {sqlite_message(exc)}") from None
 
     # ------------------------------------------------------------------ connections
     def _connect(self) -> sqlite3.Connection:
@@ -349,7 +172,7 @@ class Store:
         self.close()
 
     # ------------------------------------------------------------------ writing
-    @_sql_errors
+    @sql_errors
     def attach(self, bus, config: dict, replayed: int = 0) -> Recorder:
         """Record the run of ``bus`` (new, or resumed when it exists and ``replayed`` evaluations are re-told)."""
         run_id = bus.run_id
@@ -364,8 +187,8 @@ class Store:
                              " budget, config, versions, attempts, pid, host, evaluations) VALUES"
                              " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
                              (run_id, now, now, "running", config.get("space"), config.get("strategy"),
-                              config.get("estimator"), config.get("seed"), config.get("budget"), _dumps(config),
-                              _dumps(versions()), 1, os.getpid(), socket.gethostname()))
+                              config.get("estimator"), config.get("seed"), config.get("budget"), dumps(config),
+                              dumps(versions()), 1, os.getpid(), socket.gethostname()))
                 stored, attempt, best = 0, 1, None
             else:
                 stored, attempts, best = row
@@ -375,7 +198,7 @@ class Store:
                 attempt = attempts + 1
                 conn.execute("UPDATE runs SET status='running', updated=?, attempts=?, pid=?, host=?, budget=?,"
                              " config=?, error=NULL WHERE run_id=?",
-                             (now, attempt, os.getpid(), socket.gethostname(), config.get("budget"), _dumps(config),
+                             (now, attempt, os.getpid(), socket.gethostname(), config.get("budget"), dumps(config),
                               run_id))
                 # Events after the last committed evaluation belong to the interrupted one: dropped,
                 # the resumed run emits them again.
@@ -387,7 +210,7 @@ class Store:
         return rec
 
     # ------------------------------------------------------------------ reading
-    @_sql_errors
+    @sql_errors
     def resolve(self, run_id: str) -> str:
         """The full run id for ``run_id`` or a unique prefix of one."""
         conn = self._conn()
@@ -412,17 +235,17 @@ class Store:
                                                           "objective": d["best_objective"]}
         return d
 
-    @_sql_errors
+    @sql_errors
     def runs(self) -> list[dict]:
         """Every run, oldest first (dicts with run_id, status, space, strategy, estimator, evaluations, best...)."""
         return [self._run_dict(r) for r in self._conn().execute("SELECT * FROM runs ORDER BY created, run_id")]
 
-    @_sql_errors
+    @sql_errors
     def run(self, run_id: str) -> dict:
         run_id = self.resolve(run_id)
         return self._run_dict(self._conn().execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone())
 
-    @_sql_errors
+    @sql_errors
     def evaluation_rows(self, run_id: str) -> list[dict]:
         """Evaluations with their store columns (idx, objective, time, attempt), in the order they finished."""
         run_id = self.resolve(run_id)
@@ -434,12 +257,12 @@ class Store:
             r["metrics"] = json.loads(r["metrics"] or "{}")
         return rows
 
-    @_sql_errors
+    @sql_errors
     def evaluations(self, run_id: str) -> list[Evaluation]:
         return [Evaluation(r["arch"], r["val_acc"], r["test_acc"], r["cost"], r["metrics"])
                 for r in self.evaluation_rows(run_id)]
 
-    @_sql_errors
+    @sql_errors
     def events(self, run_id: str, kind: str | None = None) -> list[Event]:
         """Stored events (every kind but ``evaluation``, which lives in ``evaluations``), in arrival order."""
         run_id = self.resolve(run_id)
@@ -450,7 +273,7 @@ class Store:
         return [Event(k, json.loads(p), run_id, s, t) for k, p, s, t in self._conn().execute(sql + " ORDER BY id", args)]
 
     # ------------------------------------------------------------------ export / import
-    @_sql_errors
+    @sql_errors
     def export(self, run_id: str, path, fmt: str | None = None) -> Path:
         """Write the run to ``path`` as CSV (evaluations) or JSON (run, evaluations, events)."""
         path = Path(path)
@@ -477,14 +300,14 @@ class Store:
                 for r in rows:
                     m = r["metrics"]
                     w.writerow([r["idx"], r["arch"], r["val_acc"], r["test_acc"], r["cost"], r["objective"],
-                                *[m.get(k) for k in METRIC_COLUMNS], r["time"], _dumps(m)])
+                                *[m.get(k) for k in METRIC_COLUMNS], r["time"], dumps(m)])
         elif fmt == "json":
             doc = {"format": "nasbench_lab.run/1", "run": run, "evaluations": rows,
                    "events": [e.to_dict() for e in self.events(run["run_id"])]}
-            path.write_text(json.dumps(doc, default=_default, indent=1))
+            path.write_text(json.dumps(doc, default=json_default, indent=1))
         return path
 
-    @_sql_errors
+    @sql_errors
     def import_json(self, path) -> str:
         """Load a run exported with ``export(..., 'json')``; returns its run id."""
         try:
@@ -500,16 +323,16 @@ class Store:
         with conn:
             conn.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                          (run["run_id"], run["created"], run["updated"], run["status"], run["space"], run["strategy"],
-                          run["estimator"], run["seed"], run["budget"], _dumps(run["config"]), _dumps(run["versions"]),
+                          run["estimator"], run["seed"], run["budget"], dumps(run["config"]), dumps(run["versions"]),
                           run["attempts"], run["pid"], run["host"], run["evaluations"], run["best_arch"],
                           run["best_val_acc"], run["best_test_acc"], run["best_objective"], run["error"]))
             conn.executemany("INSERT INTO evaluations VALUES (?,?,?,?,?,?,?,?,?,?)",
                              [(run["run_id"], r["idx"], r["arch"], r["val_acc"], r["test_acc"], r["cost"],
-                               r["objective"], _dumps(r["metrics"]), r["time"], r["attempt"])
+                               r["objective"], dumps(r["metrics"]), r["time"], r["attempt"])
                               for r in doc["evaluations"]])
             conn.executemany("INSERT INTO events (run_id, attempt, seq, kind, time, after, payload) "
                              "VALUES (?,?,?,?,?,?,?)",
-                             [(run["run_id"], None, e["seq"], e["kind"], e["time"], None, _dumps(e["payload"]))
+                             [(run["run_id"], None, e["seq"], e["kind"], e["time"], None, dumps(e["payload"]))
                               for e in doc["events"]])
         return run["run_id"]
 
