@@ -2,6 +2,9 @@
 
 Bad input exits with status 2 and one line on stderr naming the problem, never a traceback: every
 library error is a ValueError subclass with a message written for the user.
+
+The commands' work beside this file: ``cli_terminal.py`` (what a run shows on the terminal: JSON,
+progress bar, Ctrl-C), ``cli_runs.py`` (``runs``, ``show``), ``cli_bench.py`` (``bench``, ``course``).
 """
 from __future__ import annotations
 
@@ -10,28 +13,15 @@ import json
 import os
 import sys
 
+from .cli_runs import cmd_runs, cmd_show, store_from_args
+from .cli_terminal import GracefulStop, Progress, print_result, to_json, warn_cost
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit status 2."""
 
     def error(self, message):
         raise SystemExit(_fail(f"{self.prog}: {message}"))
-
-
-def _finite(obj):
-    """NaN and infinity are not JSON: write them as null (a score the run could not compute)."""
-    if isinstance(obj, float):
-        return obj if obj == obj and abs(obj) != float("inf") else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
-def _json(obj) -> str:
-    """What ``--json`` prints: strict JSON (``allow_nan=False`` after mapping NaN to null)."""
-    return json.dumps(_finite(obj), allow_nan=False, default=str)
 
 
 def _fail(msg: str) -> int:
@@ -197,13 +187,13 @@ def cmd_search(args) -> int:
     from .strategies import strategy_class
     parse_objective(args.objective)                    # bad syntax: one line, before anything starts
     family = strategy_class(args.strategy).family
-    with _executor(args) as ex, _graceful_stop() as stop, _progress(args, family) as bar:
+    with _executor(args) as ex, GracefulStop() as stop, Progress(args, family) as bar:
         result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
                         dataset=args.dataset, device=args.device, seed=args.seed, store=args.store,
                         strategy_options=_parse_options(args.option), estimator_options=_estimator_options(args),
                         objective=args.objective, executor=ex, stop=stop, time_budget=args.time_budget,
-                        on_event=[_warn_cost] + ([bar] if bar else []))
-    _print_result(args, result)
+                        on_event=[warn_cost] + ([bar] if bar else []))
+    print_result(args, result)
     return 0
 
 
@@ -218,7 +208,7 @@ def cmd_train(args) -> int:
     est = get_estimator(args.estimator, dataset=args.dataset, device=args.device, **opts)
     ev = est.evaluate(space, arch, seed=args.seed)
     if args.json:
-        print(_json(ev.to_dict()))
+        print(to_json(ev.to_dict()))
     else:
         m = ev.metrics
         print(f"{ev.arch}\n  val acc {ev.val_acc:.2f} %, test acc {ev.test_acc if ev.test_acc is None else round(ev.test_acc, 2)} %, "
@@ -241,7 +231,7 @@ def cmd_info(args) -> int:
             "spaces": {n: get_space(n).describe() for n in list_spaces()},
             "strategies": list_strategies(), "estimators": list_estimators()}
     if args.json:
-        print(_json(info))
+        print(to_json(info))
         return 0
     print(f"nasbench_lab {info['nasbench_lab']}  python {info['python']}  torch {info['torch']}")
     print(f"device: {info['device']} (cuda available: {info['cuda_available']}), cpu threads {info['cpu_threads']}")
@@ -257,7 +247,7 @@ def cmd_info(args) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------- executors, progress, stored runs
+# ---------------------------------------------------------------------- executors and stored runs
 def _add_execution(p):
     g = p.add_argument_group("where evaluations run")
     g.add_argument("--executor", default="inprocess", help="inprocess (default), process or ray")
@@ -299,170 +289,15 @@ def _executor(args):
     return get_executor(name, **opts)                  # a context manager: workers released on exit
 
 
-def _warn_cost(ev) -> None:
-    """One line on stderr when a run is estimated to take long (also without a terminal)."""
-    est = ev.payload.get("estimated_seconds") if ev.kind == "run_started" else None
-    if est and est > 900:
-        from .search import format_duration
-        b = ev.payload["budget"]
-        sys.stderr.write(f"nasbench-lab: note: {b:,} evaluations at this fidelity will take about {format_duration(est)} "
-                         f"here ({est / b:.1f} s each); Ctrl-C stops, `resume` continues\n")
-
-
-class _progress:
-    """A tqdm bar on stderr fed by the event stream (only on a terminal, never with --json)."""
-
-    def __init__(self, args, family: str):
-        self.bar, self.family = None, family
-        self.enabled = not (args.json or args.no_progress) and sys.stderr.isatty()
-
-    def __enter__(self):
-        return self if self.enabled else None
-
-    def __call__(self, ev) -> None:
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            return
-        p = ev.payload
-        if ev.kind == "run_started":
-            unit = "epoch" if self.family == "one-shot" else "eval"
-            from .search import format_duration
-            est = p.get("estimated_seconds")
-            desc = f"{p['strategy']} on {p['space']}" + (f" (~{format_duration(est)} est.)" if est else "")
-            self.bar = tqdm(total=p["budget"], unit=unit, desc=desc, file=sys.stderr)
-        elif self.bar is None:
-            return
-        elif ev.kind == "evaluation" and self.family != "one-shot":
-            self.bar.update(1)
-            self.bar.set_postfix(best=f"{p['best_val_acc']:.2f}", refresh=False)
-        elif ev.kind == "epoch" and self.family == "one-shot":
-            self.bar.update(1)
-        elif ev.kind in ("run_finished", "run_failed"):
-            self.bar.close()
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.close()
-
-
-class _graceful_stop:
-    """First Ctrl-C: finish the current evaluation and stop (the run is resumable); second: abort."""
-
-    def __enter__(self):
-        import signal
-        import threading
-        from .events import StopFlag
-        self.flag, self._old = StopFlag(), None
-        if threading.current_thread() is threading.main_thread():
-            def handler(signum, frame):
-                if self.flag.is_set():
-                    raise KeyboardInterrupt
-                self.flag.set()
-                sys.stderr.write("\nstopping after the current evaluation (Ctrl-C again to abort)\n")
-            self._old = signal.signal(signal.SIGINT, handler)
-        return self.flag
-
-    def __exit__(self, *exc):
-        import signal
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-
-
-def _print_result(args, result) -> None:
-    if args.json:
-        print(result.to_json())
-        return
-    b = result.best
-    state = "stopped" if result.stopped else "done"
-    print(f"run {result.run_id} ({state}): {result.strategy} on {result.space} with {result.estimator}, "
-          f"{len(result.evaluations)} evaluations in {result.seconds:.1f} s")
-    if b is not None:
-        test = "n/a" if b.test_acc is None else f"{b.test_acc:.2f} %"
-        if "proxy" in b.metrics:                       # a zero-cost score is not an accuracy
-            print(f"best: {b.arch}\n  {b.metrics['proxy']} score {b.val_acc:.4g} (zero-cost, higher is better)")
-        else:
-            print(f"best: {b.arch}\n  val acc {b.val_acc:.2f} %, test acc {test}")
-    store = getattr(args, "store", None)
-    if result.stopped and store:
-        print(f"continue with: nasbench-lab resume {result.run_id} --store {store}")
-
-
-def _store(args, readonly: bool = False):
-    from .store import open_store
-    path = args.store or os.environ.get("NASBENCH_LAB_STORE")
-    if not path:
-        raise ValueError(f"{args.command} needs --store PATH (or the NASBENCH_LAB_STORE variable)")
-    if path != ":memory:" and not os.path.exists(path):
-        raise ValueError(f"no store at {path}")
-    return open_store(path, readonly=readonly)          # checks the file is a store before touching it
-
-
-def _run_summary(r: dict) -> dict:
-    best = None if r["best"] is None else {k: r["best"][k] for k in ("arch", "val_acc", "test_acc")}
-    return {"run_id": r["run_id"], "space": r["space"], "strategy": r["strategy"], "estimator": r["estimator"],
-            "status": r["status"], "evaluations": r["evaluations"], "budget": r["budget"], "seed": r["seed"],
-            "best": best}
-
-
-def cmd_runs(args) -> int:
-    runs = [_run_summary(r) for r in _store(args, readonly=True).runs()]
-    if args.json:
-        print(_json(runs))
-        return 0
-    if not runs:
-        print("no runs")
-        return 0
-    print(f"{'run':12s}  {'status':8s}  {'space':6s}  {'strategy':10s}  {'estimator':10s}  {'evals':>9s}  best val")
-    for r in runs:
-        best = "" if r["best"] is None else f"{r['best']['val_acc']:.2f} %"
-        print(f"{r['run_id']:12s}  {r['status']:8s}  {r['space']:6s}  {r['strategy']:10s}  {r['estimator']:10s}  "
-              f"{r['evaluations']:>4d}/{r['budget']:<4d}  {best}")
-    return 0
-
-
-def cmd_show(args) -> int:
-    st = _store(args, readonly=True)
-    run = st.run(args.run)
-    rows = sorted(st.evaluation_rows(run["run_id"]), key=lambda e: -(e["objective"] if e["objective"] is not None
-                                                                       else float("-inf")))
-    counts: dict = {}
-    for ev in st.events(run["run_id"]):
-        counts[ev.kind] = counts.get(ev.kind, 0) + 1
-    if args.export:
-        st.export(run["run_id"], args.export)
-    top = [{k: r[k] for k in ("idx", "arch", "val_acc", "test_acc", "objective")} for r in rows[:max(0, args.top)]]
-    if args.json:
-        print(_json({**_run_summary(run), "attempts": run["attempts"], "config": run["config"],
-                          "versions": run["versions"], "error": run["error"], "top": top, "events": counts}))
-        return 0
-    print(f"run {run['run_id']}: {run['status']}, {run['strategy']} on {run['space']} with {run['estimator']}, "
-          f"seed {run['seed']}, {run['evaluations']}/{run['budget']} evaluations, {run['attempts']} attempt(s)")
-    cfg = run["config"]
-    print(f"  objective: {cfg.get('objective')}; options: {json.dumps(cfg.get('strategy_options') or {})}")
-    print("  versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items() if k != "platform"))
-    if run["error"]:
-        print(f"  error: {run['error']}")
-    for i, r in enumerate(top, 1):
-        test = "n/a" if r["test_acc"] is None else f"{r['test_acc']:.2f}"
-        print(f"  #{i} (evaluation {r['idx']}): val {r['val_acc']:.2f} %, test {test} %, objective {r['objective']:.4g}"
-              f"\n      {r['arch']}")
-    if counts:
-        print("  events: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
-    if args.export:
-        print(f"  exported to {args.export}")
-    return 0
-
-
 def cmd_resume(args) -> int:
     from .search import resume
-    st = _store(args)
+    st = store_from_args(args)
     run = st.run(args.run)
     from .strategies import strategy_class
     family = strategy_class(run["strategy"]).family
-    with _executor(args) as ex, _graceful_stop() as stop, _progress(args, family) as bar:
+    with _executor(args) as ex, GracefulStop() as stop, Progress(args, family) as bar:
         result = resume(run["run_id"], st, budget=args.budget, executor=ex, stop=stop, on_event=bar)
-    _print_result(args, result)
+    print_result(args, result)
     return 0
 
 

@@ -42,14 +42,14 @@ def bench_info_text(info: dict) -> str:
 
 def cmd_bench(args) -> int:
     from .bench import BenchTable, builder, merge
-    from .cli import _json
+    from .cli_terminal import to_json
     cmd = args.bench_command
     if cmd is None:
         raise ValueError("bench needs a subcommand: info, query, build or merge")
     if cmd == "info":
         info = BenchTable(args.table).info()
         if args.json:
-            print(_json(info))
+            print(to_json(info))
             return 0
         print(bench_info_text(info))
         return 0
@@ -57,7 +57,7 @@ def cmd_bench(args) -> int:
         from .spaces import get_space
         get_space("nb201").from_str(args.arch)           # a bad string is named before the table is opened
         r = BenchTable(args.table).query(args.arch, args.setting, seed=args.seed, epoch=args.epoch)
-        print(_json(r) if args.json else "\n".join(f"{k}: {v}" for k, v in r.items()))
+        print(to_json(r) if args.json else "\n".join(f"{k}: {v}" for k, v in r.items()))
         return 0
     if cmd == "build":
         settings = tuple(x for x in args.settings.split(",") if x)
@@ -69,10 +69,10 @@ def cmd_bench(args) -> int:
             summary["costs_measured"] = {s: builder.measure_costs(args.out, s, args.device) for s in settings}
         if args.merge:
             summary["table"] = str(merge(args.out, args.merge))
-        print(_json(summary))
+        print(to_json(summary))
         return 0
     if cmd == "merge":
-        print(_json({"table": str(merge(args.out, args.table, default=args.default))}))
+        print(to_json({"table": str(merge(args.out, args.table, default=args.default))}))
         return 0
     raise ValueError(f"unknown bench command {cmd!r}")
 

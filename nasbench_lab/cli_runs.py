@@ -1,0 +1,75 @@
+"""The ``runs`` and ``show`` commands of ``nasbench-lab``: read a SQLite store (their options are in
+cli.py's parser; ``resume`` is in cli.py, beside ``search``, whose machinery it shares).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from .cli_terminal import to_json
+
+
+def store_from_args(args, readonly: bool = False):
+    from .store import open_store
+    path = args.store or os.environ.get("NASBENCH_LAB_STORE")
+    if not path:
+        raise ValueError(f"{args.command} needs --store PATH (or the NASBENCH_LAB_STORE variable)")
+    if path != ":memory:" and not os.path.exists(path):
+        raise ValueError(f"no store at {path}")
+    return open_store(path, readonly=readonly)          # checks the file is a store before touching it
+
+
+def run_summary(r: dict) -> dict:
+    best = None if r["best"] is None else {k: r["best"][k] for k in ("arch", "val_acc", "test_acc")}
+    return {"run_id": r["run_id"], "space": r["space"], "strategy": r["strategy"], "estimator": r["estimator"],
+            "status": r["status"], "evaluations": r["evaluations"], "budget": r["budget"], "seed": r["seed"],
+            "best": best}
+
+
+def cmd_runs(args) -> int:
+    runs = [run_summary(r) for r in store_from_args(args, readonly=True).runs()]
+    if args.json:
+        print(to_json(runs))
+        return 0
+    if not runs:
+        print("no runs")
+        return 0
+    print(f"{'run':12s}  {'status':8s}  {'space':6s}  {'strategy':10s}  {'estimator':10s}  {'evals':>9s}  best val")
+    for r in runs:
+        best = "" if r["best"] is None else f"{r['best']['val_acc']:.2f} %"
+        print(f"{r['run_id']:12s}  {r['status']:8s}  {r['space']:6s}  {r['strategy']:10s}  {r['estimator']:10s}  "
+              f"{r['evaluations']:>4d}/{r['budget']:<4d}  {best}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    st = store_from_args(args, readonly=True)
+    run = st.run(args.run)
+    rows = sorted(st.evaluation_rows(run["run_id"]), key=lambda e: -(e["objective"] if e["objective"] is not None
+                                                                       else float("-inf")))
+    counts: dict = {}
+    for ev in st.events(run["run_id"]):
+        counts[ev.kind] = counts.get(ev.kind, 0) + 1
+    if args.export:
+        st.export(run["run_id"], args.export)
+    top = [{k: r[k] for k in ("idx", "arch", "val_acc", "test_acc", "objective")} for r in rows[:max(0, args.top)]]
+    if args.json:
+        print(to_json({**run_summary(run), "attempts": run["attempts"], "config": run["config"],
+                          "versions": run["versions"], "error": run["error"], "top": top, "events": counts}))
+        return 0
+    print(f"run {run['run_id']}: {run['status']}, {run['strategy']} on {run['space']} with {run['estimator']}, "
+          f"seed {run['seed']}, {run['evaluations']}/{run['budget']} evaluations, {run['attempts']} attempt(s)")
+    cfg = run["config"]
+    print(f"  objective: {cfg.get('objective')}; options: {json.dumps(cfg.get('strategy_options') or {})}")
+    print("  versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items() if k != "platform"))
+    if run["error"]:
+        print(f"  error: {run['error']}")
+    for i, r in enumerate(top, 1):
+        test = "n/a" if r["test_acc"] is None else f"{r['test_acc']:.2f}"
+        print(f"  #{i} (evaluation {r['idx']}): val {r['val_acc']:.2f} %, test {test} %, objective {r['objective']:.4g}"
+              f"\n      {r['arch']}")
+    if counts:
+        print("  events: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+    if args.export:
+        print(f"  exported to {args.export}")
+    return 0
