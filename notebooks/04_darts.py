@@ -39,7 +39,7 @@ PRESETS = {
     "ci": {"epochs": 3, "epochs_second_order": 1, "random_cells": 2, "gt_seeds": 1, "gt_epochs": 2,
            "darts": {"train_subset": 128, "val_subset": 128, "eval_subset": 64, "batch_size": 32,
                      "arch_lr": 3e-3}},
-    "classroom": {"epochs": 8, "epochs_second_order": 2, "random_cells": 3, "gt_seeds": 2, "gt_epochs": 8,
+    "classroom": {"epochs": 8, "epochs_second_order": 2, "random_cells": 3, "gt_seeds": 1, "gt_epochs": 8,
                   "darts": {"train_subset": 960, "val_subset": 960, "eval_subset": 300, "batch_size": 32,
                             "arch_lr": 3e-2}},
     "gpu": {"epochs": 30, "epochs_second_order": 5, "random_cells": 5, "gt_seeds": 3, "gt_epochs": 30,

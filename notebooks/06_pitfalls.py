@@ -47,7 +47,7 @@ PRESETS = {
     "ci": {"oneshot_cells": 30, "k": 5, "draws": 50,
            "supernet": {"epochs": 1, "train_subset": 128, "val_subset": 256, "bn_batches": 1, "bn_batch_size": 64},
            "hw_budget": 100, "train_chains": False, "chain_C": 8},
-    "classroom": {"oneshot_cells": 200, "k": 10, "draws": 300,
+    "classroom": {"oneshot_cells": 100, "k": 10, "draws": 300,
                   "supernet": {"epochs": 6, "train_subset": 2000, "val_subset": 1000},
                   "hw_budget": 300, "train_chains": True, "chain_C": 8},
     "gpu": {"oneshot_cells": 1000, "k": 10, "draws": 1000,
