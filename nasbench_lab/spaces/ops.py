@@ -93,12 +93,17 @@ class FactorizedReduce(nn.Module):
 
     def forward(self, x):
         x = self.relu(x)
-        shifted = x[:, :, 1:, 1:]
-        if x.shape[-1] % 2 or x.shape[-2] % 2:
-            # why: on an odd size the shifted branch would come out one pixel smaller (the reference
-            # then fails); padding at the far end is exact for even sizes (the pad is never sampled)
-            shifted = F.pad(shifted, (0, 1, 0, 1))
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+        # A 1x1 conv at stride 2 reads only every other pixel, so the two branches are computed as 1x1
+        # convs of the pixels they read: the even ones, and the odd ones (the input shifted by one).
+        # Why not call the stride-2 convs: the same numbers, but oneDNN's stride-2 1x1 weight gradient
+        # (torch 2.14 on AVX2 CPUs without AVX-512) writes out of bounds for channels_last inputs with
+        # fewer than 8 channels: PC-DARTS (K=4 at C=8) corrupted the heap or hung.
+        even, odd = x[:, :, ::2, ::2], x[:, :, 1::2, 1::2]
+        if odd.shape[-2:] != even.shape[-2:]:
+            # an odd size: the shifted branch comes out one pixel smaller (the reference then fails);
+            # padding it at the far end, as a padded shifted input would, keeps both the same size
+            odd = F.pad(odd, (0, even.shape[-1] - odd.shape[-1], 0, even.shape[-2] - odd.shape[-2]))
+        return self.bn(torch.cat([F.conv2d(even, self.conv_1.weight), F.conv2d(odd, self.conv_2.weight)], dim=1))
 
 
 class DilConv(nn.Sequential):
