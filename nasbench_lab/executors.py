@@ -7,7 +7,7 @@ with ``submit`` / ``wait`` and tells each result as soon as it arrives (asynchro
 Real et al. 2019, where hundreds of workers never waited for each other).
 
 Workers rebuild the space and the estimator from a *recipe*: names plus JSON-able options (the run's
-``RunContext.recipe``), never from pickled objects. (Results travel back through the standard
+``RunContext.recipe``), never by unpickling objects. (Results travel back through the standard
 multiprocessing / Ray channels, which serialise internally; nothing is pickled to disk.)
 
 * ``InProcessExecutor``: one evaluation at a time, here; deterministic; the default.
