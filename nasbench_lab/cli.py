@@ -124,9 +124,12 @@ def _build_parser() -> argparse.ArgumentParser:
     bsub = b.add_subparsers(dest="bench_command", parser_class=_Parser)
     bi = bsub.add_parser("info", help="protocol, coverage, best cell, spread, seed-vs-seed Kendall tau")
     bi.add_argument("--table", help="table file (default: the one shipped with the package)")
+    bi.add_argument("--dataset", default="fashion-mnist",
+                    help="which truth: fashion-mnist (the laptop table) or cifar10 (AnalogNAS-Bench, 200 epochs)")
     bi.add_argument("--json", action="store_true")
     bq = bsub.add_parser("query", help="one architecture's record")
     bq.add_argument("arch", help="any NB201 string (mapped to its canonical cell)")
+    bq.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist (laptop table) or cifar10")
     bq.add_argument("--setting", help="benchmark setting (default: the table's own, laptop when shipped)")
     bq.add_argument("--seed", type=int)
     bq.add_argument("--epoch", type=int)

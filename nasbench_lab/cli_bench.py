@@ -40,12 +40,63 @@ def bench_info_text(info: dict) -> str:
     return "\n".join(lines)
 
 
+def cifar10_info_text(info: dict) -> str:
+    """What `bench info --dataset cifar10` prints: source, protocol, coverage, best cell, spread, the
+    noise floor, transfer from the laptop table, the hardware metrics, and where the costs come from."""
+    src, nf, t = info["source"], info["noise_floor"], info["test_acc"]
+    b = info["best"]
+    lines = [f"CIFAR-10 table: AnalogNAS-Bench ({src['package']} {src['version']}; {src['paper']})",
+             f"  protocol: {info['protocol']}",
+             f"  read safely from the installed package, converted once to {src['cache']}",
+             f"  coverage: {info['covered']:,} of {info['strings']:,} strings = {info['cells']:,} cells; "
+             f"{info['cells_with_2_or_more']:,} cells were trained two or more times (isomorphic strings); "
+             f"{info['failed_trainings']} trainings ended at chance (10 %)",
+             f"  best cell (mean of its {b['trainings']} training(s)): {b['canonical']}  "
+             f"{b['truth']['test_acc']:.2f} %",
+             f"  cell test acc (mean of its trainings): min {t['min']:.2f}, p25 {t['p25']:.2f}, "
+             f"median {t['median']:.2f}, p75 {t['p75']:.2f}, max {t['max']:.2f} %",
+             f"  noise floor: Kendall tau between two trainings of a cell {nf['kendall_tau']:.3f} "
+             f"({nf['cells']:,} cells)"]
+    if info.get("transfer"):
+        tr = info["transfer"]
+        lines.append(f"  transfer: Kendall tau vs the laptop table ({tr['setting']} Fashion-MNIST test acc, "
+                     f"{tr['cells']:,} cells) {tr['kendall_tau']:.3f}")
+    lines.append("  hardware accuracy (cell means) against digital test accuracy:")
+    for name, h in info["hardware"].items():
+        lines.append(f"    {name:<11} median {h['median']:6.2f} %  tau {h['kendall_tau_vs_test_acc']:+.3f}  "
+                     f"{h['what']}")
+    c = info.get("costs")
+    if c is None:
+        lines.append("  costs: no measured cost file shipped; races charge 0 s (run benchmarks/cifar10_costs.py)")
+    else:
+        m = c["step_model"]
+        coef = ", ".join(f"{k} {v * 1000:+.1f} ms" for k, v in m["coef"].items())
+        lines.append(f"  simulated cost: not in the data; {c['steps_charged']:,} training steps per query (200 epochs "
+                     f"x 196 steps of 256 images), each predicted by a model fitted to {m['cells']} timed cells "
+                     f"({c['machine']}): intercept {m['intercept'] * 1000:.1f} ms, per running edge {coef}; "
+                     f"R^2 {m['r2']:.3f} (leave-one-out {m['r2_loo']:.3f}); median cell "
+                     f"{c['median_cost_h']:.1f} h of that CPU")
+        lines.append(f"  latency: batch-1 CPU latency of {c['latency_cells']:,} cells, measured the same way "
+                     f"({c['command']})")
+    return "\n".join(lines)
+
+
+def _check_dataset(name: str) -> str:
+    from .bench.estimator import DATASETS
+    from .spaces.base import shown
+    if name not in DATASETS:
+        raise ValueError(f"no benchmark table for dataset {shown(name, 40)}; choose one of: {', '.join(DATASETS)}")
+    return name
+
+
 def cmd_bench(args) -> int:
     from .bench import BenchTable, builder, merge
     from .cli_terminal import to_json
     cmd = args.bench_command
     if cmd is None:
         raise ValueError("bench needs a subcommand: info, query, build or merge")
+    if cmd in ("info", "query") and _check_dataset(args.dataset) == "cifar10":
+        return _cifar10(args, cmd)
     if cmd == "info":
         info = BenchTable(args.table).info()
         if args.json:
@@ -75,6 +126,35 @@ def cmd_bench(args) -> int:
         print(to_json({"table": str(merge(args.out, args.table, default=args.default))}))
         return 0
     raise ValueError(f"unknown bench command {cmd!r}")
+
+
+def _cifar10(args, cmd: str) -> int:
+    from .bench import BenchTable
+    from .bench.cifar10 import Cifar10Table
+    from .cli_terminal import to_json
+    for flag in ("table", "setting", "seed", "epoch"):
+        if getattr(args, flag, None) is not None:
+            raise ValueError(f"--{flag} does not apply to --dataset cifar10 (one training per string, no curves)")
+    if cmd == "query":
+        from .spaces import get_space
+        get_space("nb201").from_str(args.arch)           # a bad string is named before the table is opened
+        r = Cifar10Table().query(args.arch)
+        if args.json:
+            print(to_json(r))
+            return 0
+        truth = r.pop("truth")
+        lines = [f"{k}: {v}" for k, v in r.items()]
+        lines.append(f"truth (mean of the cell's {r['trainings']} training(s)): " +
+                     ", ".join(f"{k} {v}" for k, v in truth.items()))
+        print("\n".join(lines))
+        return 0
+    try:
+        laptop = BenchTable()
+    except ValueError:
+        laptop = None
+    info = Cifar10Table().info(laptop=laptop)
+    print(to_json(info) if args.json else cifar10_info_text(info))
+    return 0
 
 
 def cmd_course(args) -> int:

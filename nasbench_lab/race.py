@@ -52,8 +52,12 @@ class Trace:
 
 
 def table_truth(table=None, setting: str | None = None) -> tuple[Callable[[str], float], float]:
-    """(truth, best): a cell's mean test accuracy over the table's seeds, and the best such value."""
+    """(truth, best): a cell's mean test accuracy over the table's seeds (the laptop table) or over its
+    isomorphic trainings (the CIFAR-10 table), and the best such value."""
     from .bench import BenchTable
+    from .bench.cifar10 import Cifar10Table
+    if isinstance(table, Cifar10Table):
+        return table.truth("test_acc")
     table = table or BenchTable()
     test = table.scores(setting, "test_acc")            # mean over seeds, NaN where a cell is missing
     best = float(np.nanmax(test))
@@ -101,8 +105,12 @@ def _worker(recipe: dict, jobs: list) -> list:
     setting (JSON-able), never pickled; truth comes from the same table."""
     from .bench import BenchTable
     from .bench.estimator import TableEstimator
-    table = BenchTable(recipe["path"])
-    est = TableEstimator(table=table, setting=recipe["setting"], epoch=recipe["epoch"], seed=recipe["seed"])
+    if recipe.get("dataset") == "cifar10":
+        est = TableEstimator(dataset="cifar10")
+        table = est.table
+    else:
+        table = BenchTable(recipe["path"])
+        est = TableEstimator(table=table, setting=recipe["setting"], epoch=recipe["epoch"], seed=recipe["seed"])
     truth, best = table_truth(table, recipe["setting"])
     from .spaces import get_space
     space_obj = get_space(jobs[0][5]) if jobs else None          # one instance per worker (see race)
@@ -158,7 +166,8 @@ def _race_parallel(strategies, estimator, seeds, budget, time_budget, space, on_
     import concurrent.futures as cf
     import multiprocessing
     d = estimator.describe()
-    recipe = {"path": d["path"], "setting": d["setting"], "epoch": d["epoch"], "seed": d["seed"]}
+    recipe = {"path": d["path"], "setting": d["setting"], "epoch": d["epoch"], "seed": d["seed"],
+              "dataset": d.get("dataset", "fashion-mnist")}
     jobs = [(name, options, seed, budget, time_budget, space) for name, options in strategies.items() for seed in seeds]
     # Why batches: a worker pays for starting Python and loading the table once per batch, not per run;
     # a few batches per worker keep both busy when some strategies are slower than others.

@@ -84,6 +84,9 @@ def _check_fidelity(strategy, estimator, space, executor) -> None:
         return
     from .strategies import StrategyError
     top = estimator.max_epochs(space)
+    if top is None and getattr(estimator, "no_epochs_reason", None):
+        raise StrategyError(f"strategy {strategy.name!r} trains candidates for chosen numbers of epochs, but "
+                            f"{estimator.no_epochs_reason}")
     if top is None:
         why = " (its epoch option fixes one)" if getattr(estimator, "epoch", None) is not None else ""
         raise StrategyError(f"strategy {strategy.name!r} trains candidates for chosen numbers of epochs; estimator "

@@ -1,12 +1,16 @@
 """Shared test fixtures. Tests never download: NASBENCH_LAB_OFFLINE keeps every dataset lookup local."""
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
 os.environ.setdefault("NASBENCH_LAB_OFFLINE", "1")
+# The CIFAR-10 table's converted cache goes to a folder of this test session, never the user's ~/.cache
+# (subprocess tests inherit it, so the conversion runs once per session).
+os.environ.setdefault("NASBENCH_LAB_CACHE", tempfile.mkdtemp(prefix="nasbench_lab_cache_"))
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
 ROOT = Path(__file__).resolve().parents[1]

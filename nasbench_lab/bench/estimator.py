@@ -3,11 +3,29 @@
 Scores cost microseconds instead of minutes, so strategies can be raced over many seeds (NAS-Bench-201,
 NATS-Bench). ``cost`` is the *simulated* wall-clock time: the training seconds the table recorded for
 that cell (pro rata for an earlier epoch), so a race can be plotted against time as well as evaluations.
+
+Two tables answer, chosen by ``dataset``:
+
+* ``fashion-mnist`` (default): the laptop table the lab builds (2 epochs on Fashion-MNIST, 2 seeds per
+  cell, learning curves, measured training seconds). ``val_acc`` is one seed's validation accuracy,
+  ``test_acc`` that seed's test accuracy.
+* ``cifar10``: AnalogNAS-Bench (every NB201 string trained 200 epochs, ``cifar10.py``). ``val_acc`` is
+  the queried string's own training (the one noisy measurement a strategy chooses on), ``test_acc`` the
+  mean over its cell's isomorphic trainings (the truth reported, never chosen on); the hardware
+  accuracies are metrics objectives can name; the cost is the measured step model times 200 epochs of
+  steps. No curves, so no ``epoch`` option and no multi-fidelity strategies.
 """
 from __future__ import annotations
 
 from ..estimators import Estimator, EstimatorError, Evaluation
+from ..spaces.base import shown
+from .analognas import HARDWARE_METRICS
+from .cifar10 import Cifar10Table
 from .table import BenchTable
+
+DATASETS = ("fashion-mnist", "cifar10")
+NO_CURVES = ("the CIFAR-10 table has no learning curves (one accuracy per string after 200 epochs); "
+             "multi-fidelity strategies run on the laptop table, which has them: --dataset fashion-mnist")
 
 
 class TableEstimator(Estimator):
@@ -15,17 +33,40 @@ class TableEstimator(Estimator):
     deterministic = True
 
     def __init__(self, setting: str | None = None, epoch: int | None = None, seed: int | None = None, path=None,
-                 table: BenchTable | None = None, dataset: str = "fashion-mnist", device=None, **unused):
-        if dataset != "fashion-mnist":
-            raise EstimatorError(f"the table estimator has Fashion-MNIST results only, not {dataset!r}")
+                 table=None, dataset: str = "fashion-mnist", device=None, **unused):
+        if dataset not in DATASETS:
+            raise EstimatorError(f"the table estimator has no {shown(dataset, 40)} table; choose one of: "
+                                 f"{', '.join(DATASETS)}")
         if unused:
             raise EstimatorError(f"unknown option(s) for estimator 'table': {', '.join(unused)}")
+        self.dataset = dataset
+        if dataset == "cifar10" or isinstance(table, Cifar10Table):
+            self._init_cifar10(setting, epoch, seed, path, table)
+            return
         self.table = table or BenchTable(path)
         self.setting = setting or self.table.default_setting     # the CPU-built laptop setting when shipped
         self.epoch, self.seed = epoch, seed
         self.table.protocol(self.setting)                 # validates the setting now, not at the first query
 
+    def _init_cifar10(self, setting, epoch, seed, path, table) -> None:
+        for name, value, why in (("setting", setting, "it has one protocol"),
+                                 ("epoch", epoch, "it has no learning curves"),
+                                 ("seed", seed, "every string is one training; its isomorphic strings are the others"),
+                                 ("path", path, "it is read from the installed analog-nasbench package")):
+            if value is not None:
+                raise EstimatorError(f"option {name!r} does not apply to the CIFAR-10 table: {why}")
+        self.dataset = "cifar10"
+        self.table = table if table is not None else Cifar10Table()
+        self.setting, self.epoch, self.seed = None, None, None
+
+    @property
+    def no_epochs_reason(self) -> str | None:
+        """Why multi-fidelity strategies cannot use this estimator (None: they can)."""
+        return NO_CURVES if self.dataset == "cifar10" else None
+
     def max_epochs(self, space) -> int | None:
+        if self.dataset == "cifar10":
+            return None
         return None if self.epoch is not None else self.table.protocol(self.setting).epochs
 
     def evaluate(self, space, arch, seed: int = 0, emit=None, stop=None, epochs: int | None = None,
@@ -35,6 +76,10 @@ class TableEstimator(Estimator):
         charged (the same run goes on)."""
         if space.name != "nb201":
             raise EstimatorError(f"the table estimator covers the nb201 space only, not {space.name!r}")
+        if self.dataset == "cifar10":
+            if epochs is not None:
+                raise EstimatorError(NO_CURVES)
+            return self._evaluate_cifar10(space, arch)
         seeds = list(self.table.protocol(self.setting).seeds)
         # Which training seed answers: fixed by the option, else chosen by the search seed (deterministic).
         s = self.seed if self.seed is not None else seeds[seed % len(seeds)]
@@ -60,9 +105,20 @@ class TableEstimator(Estimator):
             metrics["partial"] = True
         return Evaluation(space.to_str(arch), r["val_acc"], r["test_acc"], cost, metrics)
 
+    def _evaluate_cifar10(self, space, arch) -> Evaluation:
+        r = self.table.query(arch)
+        metrics = {"params": r["params"], "macs": r["macs"], "latency_ms": r["latency_ms"],
+                   **{m: r[m] for m in HARDWARE_METRICS}, "canonical": r["canonical"],
+                   "trainings": r["trainings"], "step_s": r["step_s"], "table": "cifar10", "simulated": True}
+        # val_acc: this string's own training; test_acc: its cell's mean over every isomorphic training
+        return Evaluation(space.to_str(arch), r["test_acc"], r["truth"]["test_acc"], r["cost"] or 0.0, metrics)
+
     def describe(self) -> dict:
-        return {"name": self.name, "setting": self.setting, "epoch": self.epoch, "seed": self.seed,
-                "path": str(self.table.path)}
+        if self.dataset == "cifar10":
+            return {"name": self.name, "dataset": "cifar10", "setting": None, "epoch": None, "seed": None,
+                    "path": None, "source": f"{self.table.meta.get('package')} {self.table.meta.get('version')}"}
+        return {"name": self.name, "dataset": self.dataset, "setting": self.setting, "epoch": self.epoch,
+                "seed": self.seed, "path": str(self.table.path)}
 
 
 ESTIMATORS = {"table": lambda **kw: TableEstimator(**kw)}

@@ -1,0 +1,157 @@
+"""Measure what the CIFAR-10 table lacks: the training cost and the latency of the NB201 CIFAR network.
+
+    python benchmarks/cifar10_costs.py [--out benchmarks/results/cifar10_costs] [--sample 96]
+                                       [--phase steps|latency|all] [--threads 1] [--report]
+
+AnalogNAS-Bench (the lab's CIFAR-10 table) records accuracies but no training time and no latency.
+Races need a simulated cost and hardware-aware objectives need a latency, so both are measured here,
+on the network the table trained: NB201 skeleton C=16, N=5, 3x32x32 inputs, 10 classes.
+
+* ``steps``: for a stratified random sample of canonical cells, the seconds of one SGD training step
+  at batch 256 (the table's batch size): 2 warm-up steps, then the median of 3 timed ones. The
+  estimator fits a cost model on these records (``nasbench_lab.bench.cifar10.fit_step_model``).
+* ``latency``: batch-1 inference latency (median of 15 forwards after 3 warm-ups, ms) of every one of
+  the 6,466 canonical cells, the figure the laptop table has per cell too.
+
+Both append one JSON line per cell to ``<out>/steps.jsonl`` / ``<out>/latency.jsonl`` and skip the
+cells already there, so an interrupted run resumes where it stopped. ``--report`` fits the step model
+and prints its form, coefficients and R^2. ``--ship`` writes the package file
+``nasbench_lab/bench/data/nb201_cifar10_costs.json`` (step records, fitted model, latencies) that the
+CIFAR-10 table reads; run it once both phases are complete.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 256
+
+
+def _done(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    out = set()
+    for line in path.read_text().splitlines():
+        try:
+            out.add(json.loads(line)["arch"])
+        except (ValueError, KeyError):
+            continue                                   # a line cut by an interruption: measured again
+    return out
+
+
+def _sample(unique, n: int, seed: int = 0) -> list:
+    """Stratified by the number of 3x3 and 1x1 convs (what drives the cost), then random within."""
+    from nasbench_lab.bench.cifar10 import op_counts
+    rng = random.Random(seed)
+    strata: dict = {}
+    for a in unique:
+        c = op_counts(a)
+        strata.setdefault((c["nor_conv_3x3"], c["nor_conv_1x1"]), []).append(a)
+    keys = sorted(strata)
+    picked: list = []
+    while len(picked) < n and any(strata.values()):
+        for k in keys:
+            if strata[k] and len(picked) < n:
+                picked.append(strata[k].pop(rng.randrange(len(strata[k]))))
+    return picked
+
+
+def measure_steps(space, archs, out: Path) -> None:
+    import torch
+    import torch.nn.functional as F
+    done = _done(out)
+    x = torch.randn(BATCH, 3, 32, 32)
+    y = torch.randint(0, 10, (BATCH,))
+    for a in archs:
+        if str(a) in done:
+            continue
+        torch.manual_seed(0)
+        model = space.build(a, in_channels=3, num_classes=10, C=16, N=5)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        times = []
+        for k in range(5):
+            t = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+            times.append(time.perf_counter() - t)
+        rec = {"arch": str(a), "step_s": statistics.median(times[2:]), "steps_s": times, "batch": BATCH}
+        with out.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+
+def measure_latency(space, archs, out: Path) -> None:
+    import torch
+    from nasbench_lab.hardware import measure_latency as lat
+    done = _done(out)
+    for a in archs:
+        if str(a) in done:
+            continue
+        torch.manual_seed(0)
+        model = space.build(a, in_channels=3, num_classes=10, C=16, N=5)
+        ms = lat(model, (3, 32, 32), "cpu", batch_sizes=(1,), warmup=3, repeats=15)[1]
+        with out.open("a") as f:
+            f.write(json.dumps({"arch": str(a), "latency_ms": ms}) + "\n")
+
+
+def _read(path: Path) -> list[dict]:
+    out = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "cifar10_costs"))
+    ap.add_argument("--sample", type=int, default=96, help="cells whose training step is timed")
+    ap.add_argument("--phase", choices=("steps", "latency", "all"), default="all")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--report", action="store_true", help="fit and print the step model, measure nothing")
+    ap.add_argument("--ship", action="store_true", help="write the package's cost file from the records")
+    a = ap.parse_args(argv)
+    import torch
+    from nasbench_lab.bench import cifar10
+    from nasbench_lab.spaces import get_space
+    torch.set_num_threads(a.threads)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    space = get_space("nb201")
+    unique = space.unique()
+    if a.report or a.ship:
+        steps = _read(out / "steps.jsonl")
+        model = cifar10.fit_step_model(steps)
+        print(json.dumps(model, indent=1))
+        if a.ship:
+            lat = {r["arch"]: round(r["latency_ms"], 4) for r in _read(out / "latency.jsonl")}
+            doc = {"network": "NB201 C=16 N=5, 3x32x32, 10 classes", "batch": BATCH,
+                   "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+                              f"{a.threads} thread(s)",
+                   "measured": time.strftime("%Y-%m-%d"), "command": "python benchmarks/cifar10_costs.py",
+                   "step_model": model, "steps": steps, "latency_ms": lat}
+            path = cifar10.costs_path()
+            path.write_text(json.dumps(doc, separators=(",", ":")))
+            print(f"wrote {path} ({len(steps)} timed cells, {len(lat)} latencies)")
+        return 0
+    if a.phase in ("steps", "all"):
+        measure_steps(space, _sample(unique, a.sample), out / "steps.jsonl")
+    if a.phase in ("latency", "all"):
+        measure_latency(space, unique, out / "latency.jsonl")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
