@@ -563,3 +563,22 @@ def test_lab_runs_the_new_strategies_on_the_table(strategy):
     hist = lab.panels["History"].pane.spec
     evals = next(t for t in hist["data"] if t["name"] == "val_acc")
     assert evals["y"] == [e.val_acc for e in res.evaluations]
+
+
+def test_lab_table_estimator_offers_the_cifar10_truth():
+    """The table estimator's dataset choice: CIFAR-10 (AnalogNAS-Bench) runs; a multi-fidelity strategy
+    on it is refused in the widget with the reason (no curves) and the table that has them."""
+    pytest.importorskip("scipy")
+    lab = _lab()
+    lab.space.value, lab.strategy.value, lab.estimator.value = "nb201", "evolution", "table"
+    assert "cifar10" in [v for _, v in lab.dataset.options]
+    lab.dataset.value, lab.budget.value, lab.seed.value, lab.device.value = "cifar10", 40, 2, "cpu"
+    lab.run_button.click()
+    assert lab.wait(120) and lab.state == "finished", lab.error.value
+    best = lab.result.best
+    assert len(lab.result.evaluations) == 40 and best.metrics["table"] == "cifar10" and best.val_acc > 80
+    lab.strategy.value = "hyperband"
+    lab.estimator.value, lab.dataset.value = "table", "cifar10"
+    lab.run_button.click()
+    lab.wait(60)
+    assert "no learning curves" in lab.error.value and "laptop table" in lab.error.value
