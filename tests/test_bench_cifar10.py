@@ -292,3 +292,58 @@ def test_cli_cifar10(tmp_path):
                  ("search", "--strategy", "hyperband", "--estimator", "table", "--dataset", "cifar10")):
         rc, out, err = cli(*args)
         assert rc == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)
+
+
+# ---------------------------------------------------------------------- the measured cost
+def test_step_model_recovers_a_known_linear_cost():
+    from nasbench_lab.bench.cifar10 import COST_FEATURES, fit_step_model, op_counts, predict_step
+    space = get_space("nb201")
+    rng = random.Random(0)
+    true = {"nor_conv_3x3": 0.4, "nor_conv_1x1": 0.1, "avg_pool_3x3": 0.2, "skip_connect": 0.01}
+    recs = []
+    for _ in range(40):
+        a = space.sample(rng)
+        n = op_counts(a)
+        recs.append({"arch": str(a), "step_s": 0.5 + sum(true[f] * n[f] for f in COST_FEATURES)})
+    m = fit_step_model(recs)
+    assert m["intercept"] == pytest.approx(0.5, abs=1e-9) and m["r2"] == pytest.approx(1.0)
+    assert all(m["coef"][f] == pytest.approx(true[f], abs=1e-9) for f in COST_FEATURES)
+    a = space.from_str(NB201_BEST)
+    assert predict_step(m, a) == pytest.approx(0.5 + 0.4 * op_counts(a)["nor_conv_3x3"] + 0.01)
+    with pytest.raises(TableError, match="at least"):
+        fit_step_model(recs[:3])
+
+
+def test_op_counts_skip_edges_that_cannot_reach_the_output():
+    from nasbench_lab.bench.cifar10 import op_counts
+    space = get_space("nb201")
+    # node 1 feeds nothing (1->2, 1->3 are none): its conv never runs in the lab's network
+    a = space.from_str("|nor_conv_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|")
+    assert op_counts(a) == {"none": 0, "skip_connect": 1, "nor_conv_1x1": 1, "nor_conv_3x3": 0, "avg_pool_3x3": 1}
+
+
+def test_shipped_costs_agree_with_their_records(table):
+    """The shipped cost file: its fitted model is the fit of its own records, and it covers every cell."""
+    from nasbench_lab.bench.cifar10 import STEPS, fit_step_model, load_costs
+    doc = load_costs()
+    if doc is None:
+        pytest.fail("nasbench_lab/bench/data/nb201_cifar10_costs.json is not shipped")
+    refit = fit_step_model(doc["steps"])
+    assert refit["intercept"] == pytest.approx(doc["step_model"]["intercept"])
+    assert refit["r2"] > 0.8, refit
+    assert len(doc["latency_ms"]) == 6466 and all(v > 0 for v in doc["latency_ms"].values())
+    r = table.query(NB201_BEST)
+    assert r["cost"] == pytest.approx(r["step_s"] * STEPS) and r["latency_ms"] > 0
+
+
+def test_race_script_runs_and_tests_every_pair():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "race_cifar10.py"
+    spec = importlib.util.spec_from_file_location("race_cifar10", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    r = mod.run("cifar10", ["random", "local", "evolution"], runs=6, queries=20, workers=1)
+    assert [s["strategy"] for s in r["summary"]] and r["all_pairs"] == 3 and len(r["pairs"]) == 3
+    assert 0.85 < r["noise_floor_tau"] < 0.95
+    assert "significant pairs" in mod.text(r)
