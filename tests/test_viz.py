@@ -436,3 +436,15 @@ def test_history_hover_shows_scores_to_two_decimals():
     text = s["data"][0]["text"]
     assert len(text) == 3 and all(t.split("val_acc ")[1].count(".") == 1 for t in text)
     assert all(len(t.split("val_acc ")[1].split(".")[1]) == 2 for t in text), text
+
+
+def test_anytime_log_x_spaces_the_grid_by_decades():
+    runs = [([1.0, 10.0, 100.0, 1000.0], [60.0, 5.0, 2.0, 1.0]), ([2.0, 20.0, 200.0, 1000.0], [50.0, 4.0, 1.5, 0.5]),
+            ([1.5, 15.0, 150.0, 1000.0], [55.0, 6.0, 1.0, 0.8])]
+    s = viz.anytime_spec({"a": runs}, x="time", log_x=True, points=31)
+    assert s["layout"]["xaxis"]["type"] == "log" and "log scale" in s["layout"]["xaxis"]["title"]["text"]
+    mean = next(t for t in s["data"] if t["name"].startswith("a (n="))
+    xs = mean["x"]
+    ratios = [b / a for a, b in zip(xs, xs[1:])]
+    assert max(ratios) / min(ratios) < 1.0001 and xs[0] == 1.0 and xs[-1] == pytest.approx(1000.0)
+    assert "type" not in viz.anytime_spec({"a": runs}, x="time")["layout"]["xaxis"]

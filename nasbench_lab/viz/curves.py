@@ -57,10 +57,14 @@ MIN_BAND_SEEDS = 3
 
 
 def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: float = 1.96, points: int = 200,
-                 show_runs: bool | None = None, title: str | None = None, ylabel: str | None = None) -> dict:
+                 show_runs: bool | None = None, title: str | None = None, ylabel: str | None = None,
+                 log_x: bool = False) -> dict:
     """``runs``: {label: [run, run, ...]} with one run per seed, each an event list, evaluation rows or a
     ready (xs, ys) pair (e.g. ``race.curves``: regret against time). Draws the mean and a
-    mean +- z * standard-error band per label. ``ylabel``: what the y values are (default "best <y>")."""
+    mean +- z * standard-error band per label. ``ylabel``: what the y values are (default "best <y>").
+    ``log_x``: a logarithmic x axis (and a log-spaced grid). Why: races start every curve at the same
+    high regret and separate late; on a linear axis the first queries fill most of the picture and the
+    strategies merge into one line, on a log axis each decade of budget gets the same room."""
     if not isinstance(runs, dict):
         raise ValueError("runs must be a dict {label: [run per seed, ...]}")
     data, banded, thin = [], 0, []
@@ -70,10 +74,12 @@ def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: floa
         curves = [c for c in curves if c[0]]
         if not curves:
             continue
-        if x == "evaluations":
+        lo, hi = min(c[0][0] for c in curves), max(c[0][-1] for c in curves)
+        if log_x and lo > 0 and hi > lo:                # log-spaced: each decade gets the same number of points
+            grid_x = [lo * (hi / lo) ** (k / (points - 1)) for k in range(points)]
+        elif x == "evaluations":
             grid_x = list(range(1, max(max(c[0]) for c in curves) + 1))
         else:                                           # simulated time: a regular grid over the range
-            lo, hi = min(c[0][0] for c in curves), max(c[0][-1] for c in curves)
             grid_x = [lo + (hi - lo) * k / (points - 1) for k in range(points)] if hi > lo else [lo]
         b = band(curves, grid_x, z)
         if show_runs or (show_runs is None and len(curves) <= 3):
@@ -100,7 +106,8 @@ def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: floa
     head = title or (f"{what_y} (mean and {what} band over seeds)" if banded else
                      f"{what_y} (mean over seeds; no band)")
     xlabel = "evaluations" if x == "evaluations" else "time (s, simulated where the estimator is a table)"
-    layout = base_layout(head, height=380, xaxis={"title": {"text": xlabel}}, yaxis={"title": {"text": ylabel or f"best {y}"}})
+    xaxis = {"title": {"text": xlabel + (" (log scale)" if log_x else "")}, **({"type": "log"} if log_x else {})}
+    layout = base_layout(head, height=380, xaxis=xaxis, yaxis={"title": {"text": ylabel or f"best {y}"}})
     if thin:
         layout["annotations"] = [{"text": f"no {what} band where fewer than {MIN_BAND_SEEDS} seeds: "
                                           + "; ".join(thin), "x": 0.99, "y": 0.02, "xref": "paper", "yref": "paper",
