@@ -168,17 +168,29 @@ class _RayWorker:
         return _tag(self.estimator.evaluate(self.space, self.space.from_str(arch_str), seed=seed))
 
 
-def _check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Fail fast on a bad --ray-address: Ray itself retries an unreachable head for minutes."""
+def parse_ray_address(address: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` or ``ray://HOST:PORT`` as (host, port); None for Ray's own ``auto`` / ``local``.
+
+    Why by hand and ASCII only: ``str.isdigit`` and ``int`` accept other scripts' digits ('²',
+    '٣'), which gave a raw "invalid literal for int()" or silently read port 3."""
     if address in ("auto", "local"):
-        return
+        return None
     hostport = address.split("://", 1)[-1]
     host, sep, port = hostport.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep:
         raise ExecutorError(f"ray address must look like HOST:PORT, ray://HOST:PORT or auto, got {address!r}")
-    import socket
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ExecutorError(f"ray address {address!r}: the port must be a number from 1 to 65535, got {port!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)       # [::1]:6379 -> ::1 (IPv6 in brackets)
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a bad --ray-address: Ray itself retries an unreachable head for minutes."""
+    hostport = parse_ray_address(address)
+    if hostport is None:
+        return
     try:
-        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+        socket.create_connection(hostport, timeout=timeout).close()
     except OSError as exc:
         raise ExecutorError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
@@ -194,6 +206,8 @@ class RayExecutor(Executor):
             raise ExecutorError(f"ray executor: workers must be a positive integer, got {workers!r}")
         if num_gpus < 0 or num_cpus < 0:
             raise ExecutorError("ray executor: num_gpus and num_cpus must be >= 0")
+        if address:
+            parse_ray_address(address)       # a malformed address is refused now, before a run starts
         self.slots, self.address, self.num_gpus, self.num_cpus = workers, address, float(num_gpus), float(num_cpus)
         self.init_options = dict(init_options or {})
         self._actors, self._load, self._recipe, self._started_ray = [], {}, None, False

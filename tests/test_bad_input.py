@@ -249,6 +249,17 @@ MISC_CASES = [
     (["course", "export", f"{W}/text.sqlite", "--edition", "student"], "text.sqlite"),
     (["course", "export", f"{W}/cx", "--edition", "pupil"], "invalid choice"),
     (["nope"], "invalid choice"),
+    # issue 30: a port in another script's digits answered "invalid literal for int() with base 10: '²'"
+    (["search", "--estimator", "synthetic", "--budget", "1", "--executor", "ray", "--ray-address", "host:²"],
+     "ray address 'host:²': the port must be a number from 1 to 65535"),
+    (["search", "--estimator", "synthetic", "--budget", "1", "--executor", "ray", "--ray-address", "ray://h:٣"],
+     "port must be a number from 1 to 65535"),
+    (["search", "--estimator", "synthetic", "--budget", "1", "--executor", "ray", "--ray-address", "h:99999"],
+     "port must be a number from 1 to 65535"),
+    (["search", "--estimator", "synthetic", "--budget", "1", "--executor", "ray", "--ray-address", "h:0"],
+     "port must be a number from 1 to 65535"),
+    (["bench", "build", "--settings", "tiny", "--executor", "ray", "--ray-address", "h:²", "--out", f"{W}/b5"],
+     "port must be a number from 1 to 65535"),
 ]
 
 

@@ -170,3 +170,18 @@ def test_unreachable_ray_address_fails_fast_with_a_clear_error():
     with pytest.raises(ExecutorError, match="must look like HOST:PORT"):
         _check_reachable("nonsense")
     _check_reachable("auto")                    # Ray's own discovery: not ours to check
+
+
+def test_ray_address_ports_are_checked_in_words_before_anything_starts():
+    from nasbench_lab.executors import ExecutorError, RayExecutor, parse_ray_address
+    assert parse_ray_address("10.0.0.5:6379") == ("10.0.0.5", 6379)
+    assert parse_ray_address("ray://head:10001") == ("head", 10001)
+    assert parse_ray_address("[::1]:6379") == ("::1", 6379)
+    assert parse_ray_address(":6379") == ("127.0.0.1", 6379)
+    assert parse_ray_address("auto") is None
+    # '²' and '٣' pass str.isdigit(); int() refuses the first with a raw message and reads the second as 3
+    for port in ("²", "٣", "0", "65536", "-1", "+1", "", "6379x", " 6379"):
+        with pytest.raises(ExecutorError, match="the port must be a number from 1 to 65535"):
+            parse_ray_address(f"host:{port}")
+    with pytest.raises(ExecutorError, match=r"ray address 'host:²': the port must be a number from 1 to 65535"):
+        RayExecutor(workers=1, address="host:²")          # at construction: no run is created first
