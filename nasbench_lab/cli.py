@@ -13,8 +13,8 @@ import json
 import os
 import sys
 
-from .cli_runs import cmd_runs, cmd_show, store_from_args
-from .cli_terminal import GracefulStop, Progress, print_result, to_json, warn_cost
+from .cli_runs import cmd_runs, cmd_show, search_store, store_from_args
+from .cli_terminal import GracefulStop, Progress, note, print_result, to_json, warn_cost
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,7 +94,9 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dataset", default="fashion-mnist")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--store", help="SQLite file to record the run in (resumable)")
+    s.add_argument("--store", help="SQLite file to record the run in (resumable; default: $NASBENCH_LAB_STORE, "
+                                   "else nasbench_runs.sqlite in this folder)")
+    s.add_argument("--no-store", action="store_true", help="record nothing (no store file)")
     s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="strategy option (repeatable), value parsed as JSON when possible")
     s.add_argument("--estimator-option", action="append", default=[], metavar="KEY=VALUE",
@@ -190,13 +192,20 @@ def cmd_search(args) -> int:
     from .strategies import strategy_class
     parse_objective(args.objective)                    # bad syntax: one line, before anything starts
     family = strategy_class(args.strategy).family
+    notes: list = []
+    store = args.recorded = search_store(args, notes.append)
+
+    def tell(ev):            # the store's note waits for run_started: refused input stays one line on stderr
+        if ev.kind == "run_started":
+            for line in notes:
+                note(line)
     with _executor(args) as ex, GracefulStop() as stop, Progress(args, family) as bar:
         result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
-                        dataset=args.dataset, device=args.device, seed=args.seed, store=args.store,
+                        dataset=args.dataset, device=args.device, seed=args.seed, store=store,
                         strategy_options=_parse_options(args.option), estimator_options=_estimator_options(args),
                         objective=args.objective, executor=ex, stop=stop, time_budget=args.time_budget,
-                        on_event=[warn_cost] + ([bar] if bar else []))
-    print_result(args, result)
+                        on_event=[warn_cost, tell] + ([bar] if bar else []))
+    print_result(args, result, store)
     return 0
 
 
@@ -261,7 +270,7 @@ def _add_execution(p):
 
 
 def _add_store_commands(sub):
-    store_help = "SQLite store file (default: $NASBENCH_LAB_STORE)"
+    store_help = "SQLite store file (default: $NASBENCH_LAB_STORE, else nasbench_runs.sqlite in this folder)"
     r = sub.add_parser("runs", help="list the runs in a store")
     r.add_argument("--store", help=store_help)
     r.add_argument("--json", action="store_true", help="print a JSON list of runs")
@@ -294,13 +303,13 @@ def _executor(args):
 
 def cmd_resume(args) -> int:
     from .search import resume
-    st = store_from_args(args)
+    st = args.recorded = store_from_args(args)
     run = st.run(args.run)
     from .strategies import strategy_class
     family = strategy_class(run["strategy"]).family
     with _executor(args) as ex, GracefulStop() as stop, Progress(args, family) as bar:
         result = resume(run["run_id"], st, budget=args.budget, executor=ex, stop=stop, on_event=bar)
-    print_result(args, result)
+    print_result(args, result, st.path)
     return 0
 
 
@@ -329,7 +338,10 @@ def main(argv=None) -> int:
     except ValueError as exc:                # every library error names the problem
         return _fail(str(exc))
     except KeyboardInterrupt:
-        return _fail("interrupted (finished evaluations are kept in the store when --store is given)")
+        if getattr(args, "recorded", None) is None:
+            return _fail("interrupted")
+        return _fail("interrupted at once: the evaluation in flight is lost; the finished ones are kept in the "
+                     "store (`nasbench-lab runs` lists the run, `resume RUN` continues it)")
     except RuntimeError as exc:             # e.g. CUDA out of memory: still one clear line
         if os.environ.get("NASBENCH_LAB_DEBUG"):
             raise

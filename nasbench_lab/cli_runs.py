@@ -9,14 +9,56 @@ import os
 from .cli_terminal import to_json
 
 
+def store_path(args) -> tuple[str | None, bool]:
+    """The store a command uses and whether a person named it: ``--store``, else ``$NASBENCH_LAB_STORE``,
+    else the default file in the working directory (store.DEFAULT_STORE); (None, True) for ``--no-store``."""
+    from .store import default_store_path
+    if getattr(args, "no_store", False):
+        return None, True
+    if getattr(args, "store", None):
+        return args.store, True
+    return default_store_path()
+
+
+def shown_path(path: str) -> str:
+    """A store path as people should read it: absolute, so it can be found from any folder."""
+    return path if path == ":memory:" else os.path.abspath(path)
+
+
 def store_from_args(args, readonly: bool = False):
+    """The store that ``runs``, ``show`` and ``resume`` read (it must exist)."""
     from .store import open_store
-    path = args.store or os.environ.get("NASBENCH_LAB_STORE")
-    if not path:
-        raise ValueError(f"{args.command} needs --store PATH (or the NASBENCH_LAB_STORE variable)")
+    path, named = store_path(args)
     if path != ":memory:" and not os.path.exists(path):
-        raise ValueError(f"no store at {path}")
+        if named:
+            raise ValueError(f"no store at {path}")
+        raise ValueError(f"no store at {shown_path(path)}: `search` records its runs there when run in this "
+                         f"folder; pass --store PATH to read another")
     return open_store(path, readonly=readonly)          # checks the file is a store before touching it
+
+
+def search_store(args, note) -> str | None:
+    """The store path a search records in, or None (``--no-store``, or a default that cannot be used).
+
+    A store the user named is checked by the search itself (a bad one is bad input: exit 2). The default
+    file is checked here, before anything runs: why fall back instead of failing, a search that did not
+    ask for a store must not fail for one (a read-only folder, a file of that name that is not a store);
+    ``note`` gets one line saying the run is not recorded, and why.
+    """
+    from pathlib import Path
+    from .store import open_store
+    from .storefile import StoreError, check_file
+    path, named = store_path(args)
+    if path is None or named:
+        return path
+    try:
+        check_file(Path(path), readonly=False)           # refuses without creating anything
+        if os.path.exists(path):
+            open_store(path).close()                     # another program's database, a damaged store
+    except StoreError as exc:
+        note(f"not recording this run: {exc}; --store PATH records it elsewhere, --no-store silences this note")
+        return None
+    return path
 
 
 def run_summary(r: dict) -> dict:
@@ -27,12 +69,17 @@ def run_summary(r: dict) -> dict:
 
 
 def cmd_runs(args) -> int:
+    path, named = store_path(args)
+    if not named and not os.path.exists(path):      # nothing recorded in this folder yet: not an error
+        print("[]" if args.json else f"no runs: no store at {shown_path(path)} yet (`search` records its runs "
+                                     f"there when run in this folder; --store PATH reads another)")
+        return 0
     runs = [run_summary(r) for r in store_from_args(args, readonly=True).runs()]
     if args.json:
         print(to_json(runs))
         return 0
     if not runs:
-        print("no runs")
+        print(f"no runs in {shown_path(path)}")
         return 0
     print(f"{'run':12s}  {'status':8s}  {'space':6s}  {'strategy':10s}  {'estimator':10s}  {'evals':>9s}  best val")
     for r in runs:

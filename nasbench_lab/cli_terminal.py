@@ -24,6 +24,11 @@ def to_json(obj) -> str:
     return json.dumps(finite(obj), allow_nan=False, default=str)
 
 
+def note(message: str) -> None:
+    """One ``nasbench-lab: note:`` line on stderr (also without a terminal: logs keep it)."""
+    sys.stderr.write(f"nasbench-lab: note: {message}\n")
+
+
 def warn_cost(ev) -> None:
     """One line on stderr when a run is estimated to take long (also without a terminal)."""
     est = ev.payload.get("estimated_seconds") if ev.kind == "run_started" else None
@@ -94,10 +99,30 @@ class GracefulStop:
             signal.signal(signal.SIGINT, self._old)
 
 
-def print_result(args, result) -> None:
+def _store_hint(args, store) -> tuple[str | None, str]:
+    """The store's path as people read it, and the flag a later command needs to find it again."""
+    if store is None:
+        return None, ""
+    path = getattr(store, "path", store)
+    from .cli_runs import shown_path
+    return shown_path(path), (f" --store {path}" if getattr(args, "store", None) else "")
+
+
+def print_result(args, result, store=None) -> None:
+    """The run's result on stdout; where it is recorded on stderr (and in the JSON as ``store``)."""
+    where, flag = _store_hint(args, store)
     if args.json:
-        print(result.to_json())
-        return
+        print(json.dumps({**result.to_json_dict(), "store": where}))
+    else:
+        _print_text(result)
+    if where is not None:
+        sys.stderr.write(f"nasbench-lab: run {result.run_id} is recorded in {where} "
+                         f"(nasbench-lab show {result.run_id}{flag})\n")
+    if result.stopped and where is not None:
+        sys.stderr.write(f"nasbench-lab: continue it with: nasbench-lab resume {result.run_id}{flag}\n")
+
+
+def _print_text(result) -> None:
     b = result.best
     state = "stopped" if result.stopped else "done"
     print(f"run {result.run_id} ({state}): {result.strategy} on {result.space} with {result.estimator}, "
@@ -108,6 +133,3 @@ def print_result(args, result) -> None:
             print(f"best: {b.arch}\n  {b.metrics['proxy']} score {b.val_acc:.4g} (zero-cost, higher is better)")
         else:
             print(f"best: {b.arch}\n  val acc {b.val_acc:.2f} %, test acc {test}")
-    store = getattr(args, "store", None)
-    if result.stopped and store:
-        print(f"continue with: nasbench-lab resume {result.run_id} --store {store}")

@@ -337,6 +337,22 @@ class Store:
         return run["run_id"]
 
 
+#: Where the command line records runs when neither ``--store`` nor ``$NASBENCH_LAB_STORE`` names a file:
+#: this name in the working directory. Why there and not in a user data folder: it is the convention of
+#: experiment trackers (MLflow's ./mlruns, TensorBoard's ./runs, W&B's ./wandb): runs live beside the
+#: work that made them, a plain ``ls`` shows the file, a notebook started in the same folder finds it,
+#: and deleting a project deletes its runs. A hidden per-user folder would mix every project's runs in
+#: one file that a newcomer would never come across.
+DEFAULT_STORE = "nasbench_runs.sqlite"
+
+
+def default_store_path() -> tuple[str, bool]:
+    """The store the command line uses when no ``--store`` is given, and whether a person named it:
+    ``($NASBENCH_LAB_STORE, True)`` when that variable is set, else ``(DEFAULT_STORE, False)``."""
+    env = os.environ.get("NASBENCH_LAB_STORE")
+    return (env, True) if env else (DEFAULT_STORE, False)
+
+
 def open_store(path_or_store, readonly: bool = False) -> Store:
     """A ``Store`` for a path (created when missing, unless ``readonly``), or the store itself."""
     if isinstance(path_or_store, Store):
@@ -356,4 +372,5 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-__all__ = ["APPLICATION_ID", "Recorder", "Store", "StoreError", "open_store", "versions"]
+__all__ = ["APPLICATION_ID", "DEFAULT_STORE", "Recorder", "Store", "StoreError", "default_store_path", "open_store",
+           "versions"]

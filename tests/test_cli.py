@@ -8,6 +8,14 @@ import pytest
 from nasbench_lab.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _in_a_tmp_folder(tmp_path, monkeypatch):
+    """Searches record in nasbench_runs.sqlite of the working directory by default: each test runs in a
+    folder of its own (subprocesses inherit it), never in the repository or the home folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NASBENCH_LAB_STORE", raising=False)
+
+
 def run_cli(*args):
     p = subprocess.run([sys.executable, "-m", "nasbench_lab.cli", *args], capture_output=True, text=True,
                        env={**__import__("os").environ, "NASBENCH_LAB_OFFLINE": "1"}, timeout=600)
@@ -125,3 +133,61 @@ def test_estimator_options_and_time_budget_reach_the_run(capsys):
     assert main(["search", "--estimator", "zerocost", "--budget", "2", "--device", "cpu", "--dataset", "synthetic",
                  "--estimator-option", "proxy=params", "--estimator-option", "image_size=16"]) == 0
     assert "params score" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- the default store
+TABLE_RUN = ["search", "--estimator", "table", "--budget", "5"]
+
+
+def test_runs_are_recorded_by_default_in_the_working_directory(tmp_path, capsys):
+    assert main(["runs"]) == 0                                  # nothing recorded here yet: not an error
+    assert "no runs: no store at " + str(tmp_path / "nasbench_runs.sqlite") in capsys.readouterr().out
+    assert main([*TABLE_RUN, "--json"]) == 0
+    out, err = capsys.readouterr()
+    res = json.loads(out)
+    default = tmp_path / "nasbench_runs.sqlite"
+    assert res["store"] == str(default) and default.is_file()
+    assert f"run {res['run_id']} is recorded in {default} (nasbench-lab show {res['run_id']})" in err
+    assert main(TABLE_RUN) == 0                                 # the text output says it too
+    assert f"is recorded in {default}" in capsys.readouterr().err
+    assert main(["runs", "--json"]) == 0                        # runs and show read it without flags
+    assert [r["evaluations"] for r in json.loads(capsys.readouterr().out)] == [5, 5]
+    assert main(["show", res["run_id"]]) == 0
+    assert f"run {res['run_id']}: finished" in capsys.readouterr().out
+    assert main(["resume", res["run_id"], "--budget", "7", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["evaluations"] == 7
+
+
+def test_no_store_and_the_overrides(tmp_path, capsys, monkeypatch):
+    assert main([*TABLE_RUN, "--no-store", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["store"] is None and "recorded" not in err
+    assert not (tmp_path / "nasbench_runs.sqlite").exists()
+    assert main([*TABLE_RUN, "--store", "mine.sqlite", "--json"]) == 0
+    rid = json.loads(capsys.readouterr().out)["run_id"]
+    assert not (tmp_path / "nasbench_runs.sqlite").exists()
+    assert main(["show", rid, "--store", "mine.sqlite"]) == 0 and rid in capsys.readouterr().out
+    monkeypatch.setenv("NASBENCH_LAB_STORE", str(tmp_path / "env.sqlite"))
+    assert main([*TABLE_RUN, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["store"] == str(tmp_path / "env.sqlite") and (tmp_path / "env.sqlite").is_file()
+    assert main(["runs", "--json"]) == 0 and len(json.loads(capsys.readouterr().out)) == 1
+    assert not (tmp_path / "nasbench_runs.sqlite").exists()
+
+
+@pytest.mark.parametrize("blocker", ["directory", "text file"])
+def test_an_unusable_default_store_does_not_fail_the_search(tmp_path, capsys, blocker):
+    """A search that did not ask for a store runs anyway and says in one line that it is not recorded
+    (a folder it cannot write in behaves the same way; root can write anywhere, so a file of the
+    store's name that is not a store stands in for it here)."""
+    path = tmp_path / "nasbench_runs.sqlite"
+    path.mkdir() if blocker == "directory" else path.write_text("my notes\n")
+    assert main([*TABLE_RUN, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["evaluations"] == 5 and json.loads(out)["store"] is None
+    (line,) = err.strip().splitlines()
+    assert line.startswith("nasbench-lab: note: not recording this run: ") and "--store PATH" in line
+    assert path.is_dir() if blocker == "directory" else path.read_text() == "my notes\n"
+    assert main(["search", "--space", "nb999"]) == 2            # refused input: still its one line
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main([*TABLE_RUN, "--store", str(path)]) == 2        # a store the user named is checked: exit 2

@@ -229,8 +229,10 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, strategy):
 
 
 # ---------------------------------------------------------------------- CLI: runs, show, resume
-def test_cli_runs_show_resume(tmp_path, capsys):
+def test_cli_runs_show_resume(tmp_path, capsys, monkeypatch):
     from nasbench_lab.cli import main
+    monkeypatch.chdir(tmp_path)                       # no default store here (nasbench_runs.sqlite)
+    monkeypatch.delenv("NASBENCH_LAB_STORE", raising=False)
     db = str(tmp_path / "cli.sqlite")
     assert main(["search", "--space", "nb201", "--strategy", "evolution", "--estimator", "synthetic", "--budget", "30",
                  "--store", db, "--objective", "flops<=30M", "--json"]) == 0
@@ -245,7 +247,7 @@ def test_cli_runs_show_resume(tmp_path, capsys):
     assert (tmp_path / "r.json").is_file()
     assert main(["resume", rid, "--store", db, "--budget", "45", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["evaluations"] == 45
-    for bad in (["runs"], ["runs", "--store", str(tmp_path / "none.sqlite")], ["show", "nope", "--store", db],
+    for bad in (["show", rid], ["runs", "--store", str(tmp_path / "none.sqlite")], ["show", "nope", "--store", db],
                 ["resume", rid, "--store", db, "--budget", "5"],
                 ["search", "--estimator", "synthetic", "--objective", "flops<1"],
                 ["search", "--estimator", "synthetic", "--executor", "gpu"],
