@@ -23,7 +23,8 @@
 # 3. swap one part (the estimator) without touching the other two, and say what that changes.
 #
 # The rest of the course goes deeper into each part: spaces (01), strategies (02 RL, 03 evolution,
-# 04 DARTS, 05 one-shot), the pitfalls (06), free play (07) and fair comparisons (08).
+# 04 DARTS, 05 one-shot), the pitfalls (06), free play (07), fair comparisons (08) and zero-cost
+# proxies (09).
 
 # %% tags=["parameters"]
 # Parameters: the only cell you need to edit. The environment variable NASBENCH_LAB_SCALE overrides
@@ -45,6 +46,8 @@ import pathlib
 import random
 import sys
 import time
+
+import numpy as np
 
 try:
     import nasbench_lab
@@ -75,8 +78,8 @@ print(f"scale: {SCALE}")
 # | part | the question it answers | in `nasbench_lab` |
 # |---|---|---|
 # | **search space** | which networks are allowed at all? | `get_space("nb201")`, `"darts"`, `"chain"`, `"mobile"` |
-# | **search strategy** | which candidate do we try next, given what we have seen? | `random`, `evolution`, `reinforce`, `local`, `darts`, `enas`, `spos`, `proxyless` |
-# | **performance estimation** | how good is a candidate, and how much do we pay to find out? | `train`, `lowfi`, `synthetic`, `supernet`, `table` |
+# | **search strategy** | which candidate do we try next, given what we have seen? | multi-trial: `random`, `evolution`, `reinforce`, `local`, `predictor`, `successive_halving`, `hyperband`, `tpe`, `zerocost_guided`; one-shot: `darts`, `enas`, `spos`, `proxyless` |
+# | **performance estimation** | how good is a candidate, and how much do we pay to find out? | `train`, `lowfi`, `synthetic`, `supernet`, `zerocost`, `table` (two truths: the laptop Fashion-MNIST table and CIFAR-10 after 200 epochs) |
 #
 # The space limits what can be found, the strategy decides how quickly good regions are found, and the
 # estimator decides what "good" even means: a cheap estimate that ranks networks wrongly sends any
@@ -140,12 +143,39 @@ result = nl.search(space="nb201", strategy="random", estimator="train", budget=P
                    dataset=P["dataset"], device=P["device"], seed=0, estimator_options=TRAIN,
                    on_event=log)
 print("best:", result.best.arch, f"{result.best.val_acc:.1f} %", f"({result.seconds:.0f} s)")
+best_so_far = viz.best_so_far(e.val_acc for e in result.evaluations)
+improved = sum(b > a for a, b in zip(best_so_far, best_so_far[1:]))
+print(f"{len(result.evaluations)} trainings; the best so far improved {improved} time(s) after the first")
 viz.history_figure(log.events)
 
 # %% [markdown]
 # Note the selection rule: the best architecture is the one with the best **validation** accuracy.
 # The test accuracy is only reported, never used to choose; choosing on the test set would make the
 # reported number optimistic.
+#
+# A handful of trainings shows little of how a search behaves. The same call with `estimator="table"`
+# and `dataset="cifar10"` looks each cell up in a benchmark instead: every NB201 cell trained for 200
+# epochs on CIFAR-10 (AnalogNAS-Bench), so an evaluation costs microseconds and a search of a hundred
+# cells shows its history. Here the score a strategy sees is one training of the cell; the table also
+# knows the cell's *truth*, the mean over all its trainings (`test_acc`), which is what we report.
+
+# %%
+table_log = nl.EventLog()
+table_result = nl.search(space="nb201", strategy="random", estimator="table", dataset="cifar10", budget=100,
+                         seed=0, on_event=table_log)
+from nasbench_lab.bench.cifar10 import Cifar10Table
+
+CIFAR10 = Cifar10Table()
+first = table_result.evaluations[0].val_acc
+median_cell = float(np.median(CIFAR10.scores("test_acc")))
+best_cell = CIFAR10.best()["truth"]["test_acc"]
+print("best of 100 on the CIFAR-10 truth:", table_result.best.arch)
+print(f"  its training {table_result.best.val_acc:.2f} %, the cell's truth {table_result.best.test_acc:.2f} %")
+print(f"  the first draw scored {first:.2f} %; the median cell of the table {median_cell:.2f} %, "
+      f"its best cell {best_cell:.2f} %: most cells are good, the last point is what is hard to find")
+viz.history_figure(table_log.events)
+
+# %% [markdown]
 #
 # ## The Lab: the same search, live
 #
@@ -246,8 +276,10 @@ check("exercise 2", my_parts, lambda a: [a.get(d) for d in decisions] == _truth)
 # * **01 search spaces**: the four spaces, drawing cells, counting, isomorphism.
 # * **02 reinforcement learning**, **03 evolution**: multi-trial strategies.
 # * **04 DARTS**, **05 one-shot**: train one supernet instead of many networks.
-# * **06 pitfalls**: four ways NAS results mislead, each with numbers and a correction.
-# * **07 playground**: the full Lab. **08 benchmarking**: racing strategies over many seeds.
+# * **06 pitfalls**: five ways NAS results mislead, each with numbers and a correction.
+# * **07 playground**: the full Lab. **08 benchmarking**: racing strategies over many seeds, on two
+#   truths (CIFAR-10 and the laptop table).
+# * **09 zero-cost**: scoring networks at initialisation, and whether that beats counting parameters.
 
 # %%
 print(f"this notebook ran in {time.perf_counter() - T0:.0f} s at scale {SCALE!r}")

@@ -448,3 +448,15 @@ def test_anytime_log_x_spaces_the_grid_by_decades():
     ratios = [b / a for a, b in zip(xs, xs[1:])]
     assert max(ratios) / min(ratios) < 1.0001 and xs[0] == 1.0 and xs[-1] == pytest.approx(1000.0)
     assert "type" not in viz.anytime_spec({"a": runs}, x="time")["layout"]["xaxis"]
+
+
+def test_history_zooms_past_far_outliers_and_says_how_many_are_hidden():
+    evs = [{"kind": "evaluation", "payload": {"index": i, "arch": f"a{i}", "val_acc": v, "best_val_acc": None}}
+           for i, v in enumerate([90.0, 91.0, 10.0, 92.0, 89.0, 93.0, 10.0, 91.5, 90.5, 92.5, 88.0, 93.2,
+                                  90.2, 91.2, 89.5, 92.2, 90.8, 91.8, 89.9, 92.8])]
+    s = viz.history_spec(evs)
+    lo, hi = s["layout"]["yaxis"]["range"]
+    assert 80 < lo < 89 and hi > 93.2
+    assert "2 evaluation(s) below" in s["layout"]["annotations"][-1]["text"]
+    flat = [dict(e, payload={**e["payload"], "val_acc": 50.0 + i}) for i, e in enumerate(evs)]
+    assert "range" not in viz.history_spec(flat)["layout"]["yaxis"]          # nothing far off: no zoom

@@ -8,6 +8,27 @@ from ._spec import BEST, axis_name, axis_ref, base_layout, grid, rgba, series_co
 from .records import anytime_curve, band, best_so_far, epoch_rows, evaluation_rows
 
 
+def _zoom_past_outliers(layout: dict, values: list) -> None:
+    """Zoom the y axis onto the best 90 % of the scores when a few far-off ones (trainings that ended at
+    chance, say) would squash the rest into a flat band. Why: on a good benchmark most cells score
+    within a few points of each other, and the best-so-far line's steps, the thing to watch, vanish
+    on an axis that also has to reach 10 %. The hidden points are counted in a note, never dropped
+    silently."""
+    v = sorted(x for x in values if isinstance(x, (int, float)) and x == x)
+    if len(v) < 10:
+        return
+    lo, hi = v[len(v) // 10], v[-1]
+    if lo - v[0] <= 2 * (hi - lo):
+        return
+    pad = 0.1 * (hi - lo) or 1.0
+    layout["yaxis"]["range"] = [lo - pad, hi + pad]
+    hidden = sum(x < lo - pad for x in v)
+    layout.setdefault("annotations", []).append({
+        "text": f"{hidden} evaluation(s) below {lo - pad:.1f} not shown (axis zoomed on the best 90 %)",
+        "x": 0.99, "y": 0.02, "xref": "paper", "yref": "paper", "xanchor": "right", "yanchor": "bottom",
+        "showarrow": False, "font": {"size": 11, "color": "#666"}, "bgcolor": "rgba(255,255,255,0.85)"})
+
+
 def history_spec(events, title: str | None = None, y: str = "val_acc") -> dict:
     """Evaluations (points) and the best so far (step line); a second panel with the ``epoch`` events
     (supernet training of one-shot strategies) when there are any."""
@@ -32,6 +53,7 @@ def history_spec(events, title: str | None = None, y: str = "val_acc") -> dict:
                      "name": "test_acc", "visible": "legendonly", "marker": {"size": 5, "color": "#2ca02c"}})
     layout["xaxis"].update({"title": {"text": "evaluation"}})
     layout["yaxis"].update({"title": {"text": y}})
+    _zoom_past_outliers(layout, [r.get(y) for r in evals])
     if epochs:
         ex = [r.get("epoch") for r in epochs]
         for k, (key, colour) in enumerate((("train_acc", "#9467bd"), ("val_acc", "#d62728"))):
