@@ -15,8 +15,8 @@ What lives here, written once instead of nine times:
 * ``check(name, answer, is_right, hint)``: the exercise checker;
 * ``out_of_sync(folder)``: the notebook pairs whose .ipynb and .py differ, each with the command that
   syncs it;
-* ``export(directory, edition)``: the ``student`` edition (no solution cells) or the ``teacher`` edition
-  (with them). A solution cell is a code cell tagged ``solution``; jupytext keeps the tag in the .py
+* ``export(directory, edition)``: the ``student`` edition (no solution cells, no nbval markers or
+  expected outputs) or the ``teacher`` edition (with them). A solution cell is a code cell tagged ``solution``; jupytext keeps the tag in the .py
   as ``# %% tags=["solution"]``.
 
 Nothing here is imported by the core library: jupytext, nbformat and nbconvert come with the ``lab``
@@ -31,6 +31,7 @@ from pathlib import Path
 SCALES = ("ci", "classroom", "gpu")
 EDITIONS = ("student", "teacher")
 SOLUTION_TAG = "solution"
+CHECK_MARKER = "NBVAL_CHECK_OUTPUT"   # nbval compares the stored outputs of the cells carrying it
 PLACEHOLDER = ...                  # what an answer cell holds until the student answers (see check)
 
 
@@ -184,8 +185,10 @@ def export(directory: str | os.PathLike, edition: str, source: str | os.PathLike
     written, one .ipynb per course notebook.
 
     ``student``: the solution cells (tag ``solution``) and their outputs removed, so Run All shows the
-    check cells' "not answered yet" instead of the answers. ``teacher``: every cell, solutions included.
-    Both keep the expected outputs of the ``# NBVAL_CHECK_OUTPUT`` cells, so nbval can run either one.
+    check cells' "not answered yet" instead of the answers; the ``# NBVAL_CHECK_OUTPUT`` marker lines
+    and the outputs stored for nbval removed as well, so the handout holds only what a student runs.
+    ``teacher``: every cell, solutions, markers and expected outputs included (nbval checks it as it
+    checks the committed notebooks).
     ``source``: the course folder (default: ``course_dir()``); a pair out of sync is refused, because
     which of its two files holds the instructor's last edit is not for the export to guess.
     """
@@ -215,6 +218,8 @@ def export(directory: str | os.PathLike, edition: str, source: str | os.PathLike
         for path in paths:
             nb = nbformat.read(path, as_version=4)
             nb, _ = remove.preprocess(nb, {})
+            if edition == "student":
+                _drop_nbval_checks(nb)
             # Why drop the pairing: an exported copy is a standalone handout; with the pairing metadata
             # JupyterLab (with jupytext) would write a .py next to each copy on its first save.
             nb.metadata.pop("jupytext", None)
@@ -225,3 +230,24 @@ def export(directory: str | os.PathLike, edition: str, source: str | os.PathLike
     except OSError as exc:               # unwritable folder, full disk: one clear line, not a traceback
         raise CourseError(f"cannot write the {edition} edition into {out}: {exc.strerror or exc}") from None
     return written
+
+
+def _is_check_marker(line: str) -> bool:
+    text = line.strip()
+    return text.startswith("#") and text.lstrip("#").strip() == CHECK_MARKER
+
+
+def _drop_nbval_checks(nb) -> None:
+    """Remove, in place, the ``# NBVAL_CHECK_OUTPUT`` lines and the outputs stored for nbval to compare.
+
+    Why: they are the course's own test harness. In a handout the marker is noise a student asks about,
+    and a stored output shows what a cell prints before the student has run it, unlike every other cell
+    of the handout. The line test is nbval's own: a comment whose text is the marker."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = cell.source.splitlines(keepends=True)
+        kept = [ln for ln in lines if not _is_check_marker(ln)]
+        if len(kept) != len(lines):
+            cell.source = "".join(kept)
+            cell.outputs, cell.execution_count = [], None

@@ -166,10 +166,48 @@ def test_the_student_edition_has_no_solutions_and_the_teacher_edition_all_of_the
         assert _solutions(teacher) == _solutions(source) > 0
         assert [c.source for c in teacher.cells] == [c.source for c in source.cells]
         kept = [c for c in source.cells if course.SOLUTION_TAG not in c.metadata.get("tags", [])]
-        assert [c.source for c in student.cells] == [c.source for c in kept]
-        assert [c.get("outputs") for c in student.cells] == [c.get("outputs") for c in kept]  # NBVAL expectations
+        assert [_unmarked(c.source) for c in student.cells] == [_unmarked(c.source) for c in kept]
+        assert [c.get("outputs") for c in teacher.cells] == [c.get("outputs") for c in source.cells]
         for nb, edition in ((student, "student"), (teacher, "teacher")):
             assert "jupytext" not in nb.metadata and nb.metadata.nasbench_lab.edition == edition
+
+
+def _unmarked(source: str) -> str:
+    return "".join(ln for ln in source.splitlines(keepends=True) if ln.strip() != "# NBVAL_CHECK_OUTPUT")
+
+
+def test_the_student_handout_has_no_nbval_markers_or_stored_outputs(editions):
+    """Issue 30: the handout kept `# NBVAL_CHECK_OUTPUT` and the outputs nbval compares (notebooks 01
+    and 06); the teacher edition keeps both, so nbval still checks it."""
+    marked = 0
+    for name in NAMES:
+        source = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        student = nbformat.read(editions["student"] / f"{name}.ipynb", as_version=4)
+        teacher = nbformat.read(editions["teacher"] / f"{name}.ipynb", as_version=4)
+        marked += sum("NBVAL_CHECK_OUTPUT" in c.source for c in teacher.cells)
+        assert sum("NBVAL_CHECK_OUTPUT" in c.source for c in teacher.cells) == \
+            sum("NBVAL_CHECK_OUTPUT" in c.source for c in source.cells)
+        for c in student.cells:
+            if c.cell_type == "code":            # (notebook 01's prose still names the marker)
+                assert "NBVAL" not in c.source
+                assert c.outputs == [] and c.execution_count is None, (name, c.source[:60])
+    assert marked >= 3                                  # the test sees the markers it says are gone
+
+
+def test_dropping_the_markers_keeps_the_rest_of_the_cell():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("#  NBVAL_CHECK_OUTPUT\nprint(1)  # NBVAL_CHECK_OUTPUT stays: not a comment line\n",
+                                  outputs=[nbformat.v4.new_output("stream", text="1\n")], execution_count=3),
+        nbformat.v4.new_code_cell("x = 1\n## NBVAL_CHECK_OUTPUT\ny = 2", execution_count=4),
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT_NOT\nz = 3", execution_count=5),
+        nbformat.v4.new_markdown_cell("# NBVAL_CHECK_OUTPUT"),
+    ])
+    course._drop_nbval_checks(nb)
+    assert [c.source for c in nb.cells] == ["print(1)  # NBVAL_CHECK_OUTPUT stays: not a comment line\n",
+                                            "x = 1\ny = 2", "# NBVAL_CHECK_OUTPUT_NOT\nz = 3",
+                                            "# NBVAL_CHECK_OUTPUT"]
+    assert [c.get("execution_count") for c in nb.cells[:3]] == [None, None, 5]
+    assert nb.cells[0].outputs == []
 
 
 def test_export_prints_the_written_paths(tmp_path, capsys):
