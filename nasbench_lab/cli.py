@@ -205,7 +205,7 @@ def cmd_search(args) -> int:
                         strategy_options=_parse_options(args.option), estimator_options=_estimator_options(args),
                         objective=args.objective, executor=ex, stop=stop, time_budget=args.time_budget,
                         on_event=[warn_cost, tell] + ([bar] if bar else []))
-    print_result(args, result, store)
+    print_result(args, result, store, args.seed)
     return 0
 
 
@@ -223,8 +223,9 @@ def cmd_train(args) -> int:
         print(to_json(ev.to_dict()))
     else:
         m = ev.metrics
-        print(f"{ev.arch}\n  val acc {ev.val_acc:.2f} %, test acc {ev.test_acc if ev.test_acc is None else round(ev.test_acc, 2)} %, "
-              f"{m.get('params', 0):,} params, {m.get('flops', 0) / 1e6:.1f} MFLOPs, {ev.cost:.1f} s")
+        test = "n/a" if ev.test_acc is None else f"{ev.test_acc:.2f} %"
+        print(f"{ev.arch}\n  val acc {ev.val_acc:.2f} %, test acc {test} (one training from scratch, seed "
+              f"{args.seed}), {m.get('params', 0):,} params, {m.get('flops', 0) / 1e6:.1f} MFLOPs, {ev.cost:.1f} s")
     return 0
 
 
@@ -309,7 +310,7 @@ def cmd_resume(args) -> int:
     family = strategy_class(run["strategy"]).family
     with _executor(args) as ex, GracefulStop() as stop, Progress(args, family) as bar:
         result = resume(run["run_id"], st, budget=args.budget, executor=ex, stop=stop, on_event=bar)
-    print_result(args, result, st.path)
+    print_result(args, result, st.path, run["seed"])
     return 0
 
 

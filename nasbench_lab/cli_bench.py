@@ -7,24 +7,40 @@ that cli.main turns into one line on stderr and exit status 2.
 from __future__ import annotations
 
 
+def recorded_seeds(d: dict) -> list:
+    """The seeds of a setting that have at least one record (a protocol may name seeds not built yet)."""
+    return [k for k, n in zip(d["protocol"]["seeds"], d["covered_per_seed"]) if n]
+
+
 def bench_info_text(info: dict) -> str:
     """What `bench info` prints: per setting its protocol, coverage, best cell, spread, noise floor;
-    then how the settings agree (proxy vs target, the CPU table vs the GPU records)."""
+    then how the settings agree (proxy vs target, the CPU table vs the GPU records). Every accuracy
+    says whether it is one training or a mean over seeds, and which seeds have records."""
+    from .cli_terminal import seeds_text
     lines = [f"{info['path']}: {info['architectures']} canonical NB201 cells; default setting {info['default_setting']}"]
     for name, d in info["settings"].items():
         p = d["protocol"]
         size = f"{p['image_size']}x{p['image_size']}" if p.get("image_size") else "native size"
+        seeds = recorded_seeds(d)
+        unbuilt = [k for k in p["seeds"] if k not in seeds]
+        trained = seeds_text(seeds) if seeds else "no seed trained yet"
         lines.append(f"[{name}] {p['dataset']} {size}, C={p['C']} N={p['N']}, {p['epochs']} epoch(s) x "
                      f"{p['train_subset']} images, batch {p['batch_size']}, lr {p['lr']} cosine, val {p['val_subset']}, "
-                     f"test {p['test_subset'] or 'all'}, seeds {p['seeds']}")
-        partial = min(d["covered_per_seed"]) < info["architectures"]
-        lines.append(f"  cells trained per seed: {', '.join(map(str, d['covered_per_seed']))} of {info['architectures']}"
+                     f"test {p['test_subset'] or 'all'}; trained with {trained}"
+                     + (f" (the protocol also names {seeds_text(unbuilt)}: no cell has it yet)" if unbuilt else ""))
+        counts = [n for n in d["covered_per_seed"] if n]
+        partial = min(counts, default=0) < info["architectures"]
+        lines.append(f"  cells trained per seed: "
+                     f"{', '.join(f'{n} ({seeds_text([k])})' for k, n in zip(p['seeds'], d['covered_per_seed']) if n)}"
+                     f" of {info['architectures']}"
                      + (" (partial: a build in progress, or only part of the space trained)" if partial else ""))
         if "best" in d:
             t, v = d["test_acc"], d["val_acc"]
-            lines.append(f"  best (by val): {d['best']['canonical']}  val {d['best']['val_acc']:.2f} %, "
+            what = ("one training, " if len(seeds) == 1 else "mean of ") + seeds_text(seeds)
+            lines.append(f"  best (by val, {what}): {d['best']['canonical']}  val {d['best']['val_acc']:.2f} %, "
                          f"test {d['best']['test_acc']:.2f} %")
-            lines.append(f"  test acc: min {t['min']:.2f}, p25 {t['p25']:.2f}, median {t['median']:.2f}, "
+            per = "one training per cell" if len(seeds) == 1 else f"each cell's mean of {seeds_text(seeds)}"
+            lines.append(f"  test acc ({per}): min {t['min']:.2f}, p25 {t['p25']:.2f}, median {t['median']:.2f}, "
                          f"p75 {t['p75']:.2f}, max {t['max']:.2f} %;  val median {v['median']:.2f} %")
             ts = d["train_seconds"]
             lines.append(f"  training: median {ts['median']:.2f} s per cell, {ts['total'] / 3600:.2f} h of worker time "
@@ -37,6 +53,34 @@ def bench_info_text(info: dict) -> str:
         what = "proxy vs target" if a["kind"] == "proxy" else "setting vs setting"
         tau = "n/a" if a["kendall_tau"] is None else f"{a['kendall_tau']:.3f}"
         lines.append(f"Kendall tau {a['a']} vs {a['b']} ({what}, {a['cells']} cells): {tau}")
+    return "\n".join(lines)
+
+
+def bench_query_text(r: dict, seeds: list) -> str:
+    """What `bench query` prints: the record with accuracies to 2 decimals, saying which seeds' trainings
+    it is (one seed's, or the mean of the seeds that trained this cell)."""
+    from .cli_terminal import seeds_text
+    if r["seed"] is not None:
+        what = f"{r['seed']} " + ("(one training)" if r["val_acc"] is not None else "(no training of this cell yet)")
+    elif not seeds:
+        what = "no seed has trained this cell"
+    else:
+        what = ("one training, " if len(seeds) == 1 else "mean of ") + seeds_text(seeds)
+    lines = []
+    for k, v in r.items():
+        if k == "seed":
+            v = what
+        elif v is None:
+            v = "n/a"
+        elif k.endswith("_acc"):
+            v = f"{v:.2f} %"
+        elif k == "val_curve":
+            v = ", ".join("n/a" if x is None else f"{x:.2f}" for x in v) + " % (after each epoch)"
+        elif k == "cost":
+            v = f"{v:.2f} s (simulated: the measured training time)"
+        elif isinstance(v, float):
+            v = f"{v:.4g}"
+        lines.append(f"{k}: {v}")
     return "\n".join(lines)
 
 
@@ -99,6 +143,8 @@ def cmd_bench(args) -> int:
         return _cifar10(args, cmd)
     if cmd == "info":
         info = BenchTable(args.table).info()
+        for d in info["settings"].values():
+            d["seeds_with_records"] = recorded_seeds(d)
         if args.json:
             print(to_json(info))
             return 0
@@ -107,8 +153,13 @@ def cmd_bench(args) -> int:
     if cmd == "query":
         from .spaces import get_space
         get_space("nb201").from_str(args.arch)           # a bad string is named before the table is opened
-        r = BenchTable(args.table).query(args.arch, args.setting, seed=args.seed, epoch=args.epoch)
-        print(to_json(r) if args.json else "\n".join(f"{k}: {v}" for k, v in r.items()))
+        table = BenchTable(args.table)
+        r = table.query(args.arch, args.setting, seed=args.seed, epoch=args.epoch)
+        # Which seeds the record is: the one asked for, else the mean of those that trained this cell.
+        seeds = [args.seed] if args.seed is not None else [
+            k for k in table.protocol(r["setting"]).seeds
+            if table.query(args.arch, r["setting"], seed=k, epoch=args.epoch)["val_acc"] is not None]
+        print(to_json({**r, "seeds": seeds}) if args.json else bench_query_text(r, seeds))
         return 0
     if cmd == "build":
         settings = tuple(x for x in args.settings.split(",") if x)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from .cli_terminal import to_json
+from .cli_terminal import accuracy_source, plural, to_json
 
 
 def store_path(args) -> tuple[str | None, bool]:
@@ -86,35 +86,81 @@ def cmd_runs(args) -> int:
         best = "" if r["best"] is None else f"{r['best']['val_acc']:.2f} %"
         print(f"{r['run_id']:12s}  {r['status']:8s}  {r['space']:6s}  {r['strategy']:10s}  {r['estimator']:10s}  "
               f"{r['evaluations']:>4d}/{r['budget']:<4d}  {best}")
+    print(f"(best val: one evaluation's validation accuracy, not a mean; `show RUN` says of what; "
+          f"store {shown_path(path)})")
     return 0
+
+
+def _cell(space, arch: str, metrics: dict) -> str:
+    """The key under which two evaluations are the same architecture: the canonical cell when the space
+    has one (isomorphic NB201 strings are one network), else the string itself."""
+    if metrics.get("canonical"):
+        return metrics["canonical"]
+    try:
+        return space.to_str(space.canonical(space.from_str(arch)))
+    except (ValueError, AttributeError, NotImplementedError):
+        return arch
+
+
+def distinct_top(rows: list, k: int, space_name: str) -> list:
+    """The ``k`` best distinct architectures of ``rows`` (best first), each with ``repeats``: the indices
+    of its other evaluations. Why: a strategy may evaluate one cell several times (a mutation back to a
+    parent, an isomorphic string); a top 5 listing it twice hides a fifth architecture."""
+    from .spaces import get_space
+    try:
+        space = get_space(space_name)
+    except ValueError:
+        space = None
+    top: dict = {}
+    for r in sorted(rows, key=lambda e: -(e["objective"] if e["objective"] is not None else float("-inf"))):
+        key = r["arch"] if space is None else _cell(space, r["arch"], r["metrics"])
+        if key in top:
+            top[key]["repeats"].append(r["idx"])
+        else:
+            top[key] = {**{f: r[f] for f in ("idx", "arch", "val_acc", "test_acc", "objective")}, "repeats": [],
+                        "metrics": r["metrics"]}
+    return list(top.values())[:max(0, k)]
 
 
 def cmd_show(args) -> int:
     st = store_from_args(args, readonly=True)
     run = st.run(args.run)
-    rows = sorted(st.evaluation_rows(run["run_id"]), key=lambda e: -(e["objective"] if e["objective"] is not None
-                                                                       else float("-inf")))
+    rows = st.evaluation_rows(run["run_id"])
     counts: dict = {}
     for ev in st.events(run["run_id"]):
         counts[ev.kind] = counts.get(ev.kind, 0) + 1
     if args.export:
         st.export(run["run_id"], args.export)
-    top = [{k: r[k] for k in ("idx", "arch", "val_acc", "test_acc", "objective")} for r in rows[:max(0, args.top)]]
+    top = distinct_top(rows, args.top, run["space"])
     if args.json:
         print(to_json({**run_summary(run), "attempts": run["attempts"], "config": run["config"],
-                          "versions": run["versions"], "error": run["error"], "top": top, "events": counts}))
+                       "versions": run["versions"], "error": run["error"],
+                       "top": [{k: v for k, v in r.items() if k != "metrics"} for r in top], "events": counts}))
         return 0
     print(f"run {run['run_id']}: {run['status']}, {run['strategy']} on {run['space']} with {run['estimator']}, "
-          f"seed {run['seed']}, {run['evaluations']}/{run['budget']} evaluations, {run['attempts']} attempt(s)")
+          f"seed {run['seed']}, {run['evaluations']}/{plural(run['budget'], 'evaluation')}, "
+          f"{plural(run['attempts'], 'attempt')}")
     cfg = run["config"]
     print(f"  objective: {cfg.get('objective')}; options: {json.dumps(cfg.get('strategy_options') or {})}")
     print("  versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items() if k != "platform"))
     if run["error"]:
         print(f"  error: {run['error']}")
+    if top and not any("proxy" in r["metrics"] for r in rows):
+        print(f"  accuracies: {accuracy_source(run['estimator'], run['seed'], [r['metrics'] for r in rows])}")
+    if top:
+        print(f"  best {plural(len(top), 'distinct architecture')} of {plural(len(rows), 'evaluation')}:")
     for i, r in enumerate(top, 1):
-        test = "n/a" if r["test_acc"] is None else f"{r['test_acc']:.2f}"
-        print(f"  #{i} (evaluation {r['idx']}): val {r['val_acc']:.2f} %, test {test} %, objective {r['objective']:.4g}"
-              f"\n      {r['arch']}")
+        m = r["metrics"]
+        if "proxy" in m:                               # a zero-cost score is not an accuracy
+            score = f"{m['proxy']} score {r['val_acc']:.4g} (zero-cost)"
+        else:
+            test = "n/a" if r["test_acc"] is None else f"{r['test_acc']:.2f} %"
+            score = f"val {r['val_acc']:.2f} %, test {test}"
+        again = ""
+        if r["repeats"]:
+            again = f" and {plural(len(r['repeats']), 'repeat')}: {', '.join(map(str, r['repeats'][:5]))}" + \
+                    (", ..." if len(r["repeats"]) > 5 else "")
+        print(f"  #{i} (evaluation {r['idx']}{again}): {score}, objective {r['objective']:.4g}\n      {r['arch']}")
     if counts:
         print("  events: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     if args.export:

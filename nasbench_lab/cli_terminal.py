@@ -8,20 +8,87 @@ import json
 import sys
 
 
-def finite(obj):
-    """NaN and infinity are not JSON: write them as null (a score the run could not compute)."""
+ACCURACY_DIGITS = 6
+"""Significant digits JSON keeps of an accuracy that is no float32 (a mean of seeds, a ratio computed in
+double precision): 4 decimals of a percentage from 10 to 100, finer than any test split's step (0.01 %
+with 10,000 images); a zero-cost score reported as ``val_acc`` keeps its relative precision."""
+
+
+def _accuracy_key(key) -> bool:
+    return isinstance(key, str) and (key.endswith("_acc") or key in ("val_curve", "curve"))
+
+
+def _float32_shortest(x: float) -> float | None:
+    """``x`` as the shortest decimal that is the same float32, when ``x`` is exactly a float32 value
+    (else None).
+
+    Why: the table stores float32 and SQLite and JSON hand it on as a double, so 76.6 arrives as
+    76.5999984741211: digits the number never had. Such a value is printed at the precision it
+    carries (within half a float32 step). Only below 2**24, where a float32 still holds whole numbers
+    exactly: a timestamp is never shortened."""
+    import struct
+    if not abs(x) < 2 ** 24 or struct.unpack("f", struct.pack("f", x))[0] != x:
+        return None
+    for digits in range(1, 10):
+        short = float(f"{x:.{digits}g}")
+        if struct.unpack("f", struct.pack("f", short))[0] == x:
+            return short
+    return x
+
+
+def honest(obj, accuracy: bool = False):
+    """JSON-ready numbers at the precision they carry: NaN/inf as null (a score the run could not
+    compute), float32 values without float32 noise, other accuracies (keys ending in ``_acc``, curves)
+    to ACCURACY_DIGITS significant digits, other doubles (seconds, Kendall tau) as they are."""
     if isinstance(obj, float):
-        return obj if obj == obj and abs(obj) != float("inf") else None
+        if obj != obj or abs(obj) == float("inf"):
+            return None
+        short = _float32_shortest(obj)
+        if short is not None:
+            return short
+        return float(f"{obj:.{ACCURACY_DIGITS}g}") if accuracy else obj
     if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
+        return {k: honest(v, accuracy or _accuracy_key(k)) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [finite(v) for v in obj]
+        return [honest(v, accuracy) for v in obj]
     return obj
 
 
 def to_json(obj) -> str:
-    """What ``--json`` prints: strict JSON (``allow_nan=False`` after mapping NaN to null)."""
-    return json.dumps(finite(obj), allow_nan=False, default=str)
+    """What ``--json`` prints: strict JSON (``allow_nan=False``), numbers as ``honest`` writes them."""
+    return json.dumps(honest(obj), allow_nan=False, default=str)
+
+
+def plural(n: int, word: str) -> str:
+    """ "1 evaluation", "2 evaluations", "1,000 evaluations"."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def seeds_text(seeds) -> str:
+    """ "seed 0", "seeds 0 and 1", "seeds 0, 1 and 2"."""
+    seeds = [str(s) for s in seeds]
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    return f"seeds {', '.join(seeds[:-1])} and {seeds[-1]}"
+
+
+def accuracy_source(estimator: str, seed, metrics: list) -> str:
+    """What an evaluation's accuracy is, in words: one training (whose seed) or a mean, or no training
+    at all. ``metrics``: the metrics dicts of the evaluations the words are about."""
+    m = metrics[0] if metrics else {}
+    partial = " (some after fewer epochs: a multi-fidelity rung)" if any(x.get("partial") for x in metrics) else ""
+    table_seeds = sorted({x["table_seed"] for x in metrics if "table_seed" in x})
+    if table_seeds:
+        return f"one training each: the table's record of training {seeds_text(table_seeds)}{partial}"
+    if m.get("table") == "cifar10":
+        return "val: the string's one training; test: mean of all trainings of its cell (CIFAR-10 table)"
+    if m.get("inherited"):
+        return "inherited supernet weights, not one training of its own"
+    if estimator == "synthetic":
+        return "a synthetic score, no training"
+    if estimator in ("train", "lowfi"):
+        return f"one training from scratch each, seed {seed}{partial}"
+    return f"one evaluation each by the {estimator} estimator"
 
 
 def note(message: str) -> None:
@@ -108,13 +175,14 @@ def _store_hint(args, store) -> tuple[str | None, str]:
     return shown_path(path), (f" --store {path}" if getattr(args, "store", None) else "")
 
 
-def print_result(args, result, store=None) -> None:
-    """The run's result on stdout; where it is recorded on stderr (and in the JSON as ``store``)."""
+def print_result(args, result, store=None, seed=None) -> None:
+    """The run's result on stdout; where it is recorded on stderr (and in the JSON as ``store``).
+    ``seed``: the run's seed, which a training estimator trains with."""
     where, flag = _store_hint(args, store)
     if args.json:
-        print(json.dumps({**result.to_json_dict(), "store": where}))
+        print(to_json({**result.to_json_dict(), "store": where}))
     else:
-        _print_text(result)
+        _print_text(result, seed)
     if where is not None:
         sys.stderr.write(f"nasbench-lab: run {result.run_id} is recorded in {where} "
                          f"(nasbench-lab show {result.run_id}{flag})\n")
@@ -122,14 +190,15 @@ def print_result(args, result, store=None) -> None:
         sys.stderr.write(f"nasbench-lab: continue it with: nasbench-lab resume {result.run_id}{flag}\n")
 
 
-def _print_text(result) -> None:
+def _print_text(result, seed) -> None:
     b = result.best
     state = "stopped" if result.stopped else "done"
     print(f"run {result.run_id} ({state}): {result.strategy} on {result.space} with {result.estimator}, "
-          f"{len(result.evaluations)} evaluations in {result.seconds:.1f} s")
+          f"{plural(len(result.evaluations), 'evaluation')} in {result.seconds:.1f} s")
     if b is not None:
         test = "n/a" if b.test_acc is None else f"{b.test_acc:.2f} %"
         if "proxy" in b.metrics:                       # a zero-cost score is not an accuracy
             print(f"best: {b.arch}\n  {b.metrics['proxy']} score {b.val_acc:.4g} (zero-cost, higher is better)")
         else:
-            print(f"best: {b.arch}\n  val acc {b.val_acc:.2f} %, test acc {test}")
+            source = accuracy_source(result.estimator, seed, [b.metrics]).replace(" each", "")
+            print(f"best: {b.arch}\n  val acc {b.val_acc:.2f} %, test acc {test} ({source})")

@@ -1,5 +1,6 @@
 """The command line: real runs, JSON output, and bad input (exit 2, one line on stderr, no traceback)."""
 import json
+import re
 import subprocess
 import sys
 
@@ -191,3 +192,69 @@ def test_an_unusable_default_store_does_not_fail_the_search(tmp_path, capsys, bl
     assert main(["search", "--space", "nb999"]) == 2            # refused input: still its one line
     assert capsys.readouterr().err.count("\n") == 1
     assert main([*TABLE_RUN, "--store", str(path)]) == 2        # a store the user named is checked: exit 2
+
+
+# ---------------------------------------------------------------------- numbers people read
+CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+NOISE = re.compile(r"\d\.\d{7,}")                      # 76.5999984741211: float32 read as a double
+
+
+def test_json_numbers_carry_their_precision_and_no_float32_noise(capsys):
+    from nasbench_lab.cli_terminal import honest
+    assert honest({"val_acc": 76.5999984741211, "cost": 3.1919000148773193}) == {"val_acc": 76.6, "cost": 3.1919}
+    assert honest({"val_curve": [54.033498764038086, 74.33349990844727]}) == {"val_curve": [54.0335, 74.3335]}
+    assert honest({"train_acc": 6.640625, "tau": 0.27452519912650547, "time": 1754000000.123456}) == \
+        {"train_acc": 6.640625, "tau": 0.27452519912650547, "time": 1754000000.123456}   # exact values stay
+    assert honest({"val_acc": float("nan"), "x": [float("inf")]}) == {"val_acc": None, "x": [None]}
+    assert main(["search", "--estimator", "table", "--budget", "20", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert not NOISE.search(out), out
+    assert json.loads(out)["best"]["val_acc"] == 74.867
+    assert main(["bench", "query", CELL, "--json"]) == 0
+    out = capsys.readouterr().out
+    r = json.loads(out)
+    assert not NOISE.search(out) and r["val_acc"] == 74.3335 and r["seeds"] == [0, 1], out
+
+
+def test_people_read_two_decimals_and_what_each_accuracy_is(capsys):
+    assert main(["search", "--estimator", "table", "--budget", "1"]) == 0
+    out = capsys.readouterr().out
+    assert ", 1 evaluation in " in out                                       # not "1 evaluations"
+    assert re.search(r"val acc \d+\.\d\d %, test acc \d+\.\d\d % \(one training: the table's record of "
+                     r"training seed 0\)", out), out
+    assert main(["bench", "query", CELL]) == 0
+    out = capsys.readouterr().out
+    assert "seed: mean of seeds 0 and 1" in out and "val_acc: 74.33 %" in out and "test_acc: 75.12 %" in out
+    assert main(["bench", "query", CELL, "--seed", "1"]) == 0
+    assert "seed: 1 (one training)" in capsys.readouterr().out
+    assert main(["bench", "info"]) == 0
+    out = capsys.readouterr().out
+    full = next(line for line in out.splitlines() if line.startswith("[full]"))
+    assert "trained with seed 0 (the protocol also names seed 1: no cell has it yet)" in full, full
+    assert "cells trained per seed: 1565 (seed 0) of 6466" in out and ", 0 of 6466" not in out
+    assert "best (by val, mean of seeds 0 and 1)" in out and "best (by val, one training, seed 0)" in out
+    assert main(["train", "--arch", "resnet", "--dataset", "synthetic", "--device", "cpu", "--epochs", "1",
+                 "--train-subset", "256", "--skeleton", '{"C": 4, "N": 1}']) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"val acc \d+\.\d\d %, test acc \d+\.\d\d % \(one training from scratch, seed 0\)", out), out
+
+
+def test_show_lists_distinct_architectures_and_marks_repeats(capsys):
+    assert main(["search", "--strategy", "evolution", "--estimator", "table", "--budget", "60",
+                 "--option", "population=10", "--json"]) == 0
+    rid = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["show", rid, "--json"]) == 0
+    top = json.loads(capsys.readouterr().out)["top"]
+    from nasbench_lab.spaces import get_space
+    sp = get_space("nb201")
+    cells = [sp.to_str(sp.canonical(sp.from_str(r["arch"]))) for r in top]
+    assert len(top) == 5 and len(set(cells)) == 5                             # this run evaluates cells again
+    assert any(r["repeats"] for r in top)
+    assert main(["show", rid]) == 0
+    out = capsys.readouterr().out
+    listed = [line.strip() for line in out.splitlines() if line.startswith("      |")]
+    assert len(listed) == len(set(listed)) == 5
+    assert re.search(r"#\d \(evaluation \d+ and \d+ repeats?: ", out), out
+    assert "best 5 distinct architectures of 60 evaluations" in out
+    assert "accuracies: one training each: the table's record of training seed 0" in out
+    assert "1 attempt\n" in out and "1 attempt(s)" not in out
