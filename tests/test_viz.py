@@ -441,7 +441,7 @@ def test_history_hover_shows_scores_to_two_decimals():
 def test_anytime_log_x_spaces_the_grid_by_decades():
     runs = [([1.0, 10.0, 100.0, 1000.0], [60.0, 5.0, 2.0, 1.0]), ([2.0, 20.0, 200.0, 1000.0], [50.0, 4.0, 1.5, 0.5]),
             ([1.5, 15.0, 150.0, 1000.0], [55.0, 6.0, 1.0, 0.8])]
-    s = viz.anytime_spec({"a": runs}, x="time", log_x=True, points=31)
+    s = viz.anytime_spec({"a": runs}, x="time", log_x=True, points=31, from_shared=False)
     assert s["layout"]["xaxis"]["type"] == "log" and "log scale" in s["layout"]["xaxis"]["title"]["text"]
     mean = next(t for t in s["data"] if t["name"].startswith("a (n="))
     xs = mean["x"]
@@ -460,3 +460,11 @@ def test_history_zooms_past_far_outliers_and_says_how_many_are_hidden():
     assert "2 evaluation(s) below" in s["layout"]["annotations"][-1]["text"]
     flat = [dict(e, payload={**e["payload"], "val_acc": 50.0 + i}) for i, e in enumerate(evs)]
     assert "range" not in viz.history_spec(flat)["layout"]["yaxis"]          # nothing far off: no zoom
+
+
+def test_anytime_from_shared_starts_where_every_run_has_begun():
+    runs = [([1.0, 10.0, 100.0], [60.0, 5.0, 2.0]), ([20.0, 200.0], [50.0, 1.5]), ([5.0, 50.0, 100.0], [55.0, 6.0, 1.0])]
+    s = viz.anytime_spec({"a": runs}, x="time", log_x=True)
+    mean = next(t for t in s["data"] if t["name"].startswith("a (n="))
+    assert mean["x"][0] == 20.0 and None not in mean["y"]
+    assert viz.anytime_spec({"a": runs}, x="time", log_x=True, from_shared=False)["data"][-1]["x"][0] == 1.0

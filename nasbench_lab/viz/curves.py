@@ -80,16 +80,23 @@ MIN_BAND_SEEDS = 3
 
 def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: float = 1.96, points: int = 200,
                  show_runs: bool | None = None, title: str | None = None, ylabel: str | None = None,
-                 log_x: bool = False) -> dict:
+                 log_x: bool = False, from_shared: bool | None = None) -> dict:
     """``runs``: {label: [run, run, ...]} with one run per seed, each an event list, evaluation rows or a
     ready (xs, ys) pair (e.g. ``race.curves``: regret against time). Draws the mean and a
     mean +- z * standard-error band per label. ``ylabel``: what the y values are (default "best <y>").
     ``log_x``: a logarithmic x axis (and a log-spaced grid). Why: races start every curve at the same
     high regret and separate late; on a linear axis the first queries fill most of the picture and the
-    strategies merge into one line, on a log axis each decade of budget gets the same room."""
+    strategies merge into one line, on a log axis each decade of budget gets the same room.
+    ``from_shared`` (default: with ``log_x``): start the x axis where every run of every label has made
+    its first evaluation. Why: before that point a mean is over the runs that happen to have started
+    (a biased few) and its band over a handful of them fills the picture."""
     if not isinstance(runs, dict):
         raise ValueError("runs must be a dict {label: [run per seed, ...]}")
     data, banded, thin = [], 0, []
+    if from_shared is None:
+        from_shared = log_x
+    starts = [c[0][0] for seeds in runs.values() for c in (_curve(r, x, y) for r in seeds) if c[0]]
+    shared = max(starts) if (from_shared and starts) else None
     for i, (label, seeds) in enumerate(runs.items()):
         colour = series_colour(i)
         curves = [_curve(r, x, y) for r in seeds]
@@ -97,10 +104,12 @@ def anytime_spec(runs: dict, x: str = "evaluations", y: str = "val_acc", z: floa
         if not curves:
             continue
         lo, hi = min(c[0][0] for c in curves), max(c[0][-1] for c in curves)
+        if shared is not None and shared < hi:
+            lo = shared
         if log_x and lo > 0 and hi > lo:                # log-spaced: each decade gets the same number of points
             grid_x = [lo * (hi / lo) ** (k / (points - 1)) for k in range(points)]
         elif x == "evaluations":
-            grid_x = list(range(1, max(max(c[0]) for c in curves) + 1))
+            grid_x = list(range(int(lo) if shared is not None else 1, max(max(c[0]) for c in curves) + 1))
         else:                                           # simulated time: a regular grid over the range
             grid_x = [lo + (hi - lo) * k / (points - 1) for k in range(points)] if hi > lo else [lo]
         b = band(curves, grid_x, z)
