@@ -13,6 +13,12 @@ on the network the table trained: NB201 skeleton C=16, N=5, 3x32x32 inputs, 10 c
 * ``latency``: batch-1 inference latency (median of 15 forwards after 3 warm-ups, ms) of every one of
   the 6,466 canonical cells, the figure the laptop table has per cell too.
 
+Why CPU time (``time.process_time``) and not wall-clock time: the first run of this script shared its
+two cores with other work, and wall-clock steps of the same network grew 3-6x whenever the other core
+got busy (a 6-conv cell: 4 s idle, 24 s shared), which no model can fit. With one torch thread the
+process's CPU time is the work of the step itself, and a busy neighbour does not stretch it (memory
+bandwidth still does a little). Wall-clock seconds are recorded beside it for comparison.
+
 Both append one JSON line per cell to ``<out>/steps.jsonl`` / ``<out>/latency.jsonl`` and skip the
 cells already there, so an interrupted run resumes where it stopped. ``--report`` fits the step model
 and prints its form, coefficients and R^2. ``--ship`` writes the package file
@@ -77,30 +83,40 @@ def measure_steps(space, archs, out: Path) -> None:
         torch.manual_seed(0)
         model = space.build(a, in_channels=3, num_classes=10, C=16, N=5)
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
-        times = []
+        cpu, wall = [], []
         for k in range(5):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             opt.zero_grad(set_to_none=True)
             F.cross_entropy(model(x), y).backward()
             opt.step()
-            times.append(time.perf_counter() - t)
-        rec = {"arch": str(a), "step_s": statistics.median(times[2:]), "steps_s": times, "batch": BATCH}
+            cpu.append(time.process_time() - c)
+            wall.append(time.perf_counter() - t)
+        rec = {"arch": str(a), "step_s": statistics.median(cpu[2:]), "cpu_s": cpu, "wall_s": wall, "batch": BATCH,
+               "clock": "process_time"}
         with out.open("a") as f:
             f.write(json.dumps(rec) + "\n")
 
 
 def measure_latency(space, archs, out: Path) -> None:
+    """Batch-1 forward of the eval-mode network, CPU time of one thread (see the module text)."""
     import torch
-    from nasbench_lab.hardware import measure_latency as lat
     done = _done(out)
+    x = torch.randn(1, 3, 32, 32)
     for a in archs:
         if str(a) in done:
             continue
         torch.manual_seed(0)
-        model = space.build(a, in_channels=3, num_classes=10, C=16, N=5)
-        ms = lat(model, (3, 32, 32), "cpu", batch_sizes=(1,), warmup=3, repeats=15)[1]
+        model = space.build(a, in_channels=3, num_classes=10, C=16, N=5).eval()
+        times = []
+        with torch.inference_mode():
+            for k in range(18):
+                c = time.process_time()
+                model(x)
+                if k >= 3:
+                    times.append(time.process_time() - c)
         with out.open("a") as f:
-            f.write(json.dumps({"arch": str(a), "latency_ms": ms}) + "\n")
+            f.write(json.dumps({"arch": str(a), "latency_ms": 1000 * statistics.median(times),
+                                "clock": "process_time"}) + "\n")
 
 
 def _read(path: Path) -> list[dict]:
