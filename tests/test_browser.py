@@ -300,7 +300,7 @@ def test_lab_forms_and_an_evolution_preset(jupyter):
         # the preset's own numbers (they differ with and without the shipped table: presets.py)
         from nasbench_lab.widgets.presets import presets
         pop = presets("evolution")[label.replace("\xa0", " ")]["strategy_options"]["population"]
-        instant = "(table)" in label                      # table lookups: the run ends in a second
+        instant = "table)" in label                       # table lookups: the run ends in seconds (paced)
         _wait_for(lambda: _field(page, "population").input_value() == str(pop), 30, "the preset's population")
         if not instant:
             assert _field(page, "epochs").input_value() == "1"       # the training fidelity is a form too

@@ -582,3 +582,34 @@ def test_lab_table_estimator_offers_the_cifar10_truth():
     lab.run_button.click()
     lab.wait(60)
     assert "no learning curves" in lab.error.value and "laptop table" in lab.error.value
+
+
+def test_table_presets_use_the_cifar10_truth_say_so_and_are_paced():
+    """Multi-trial presets race on CIFAR-10 where it is installed (its progress is real, not noise), the
+    multi-fidelity ones on the laptop table (curves); both say which, and pace the lookups to be watched."""
+    assert P.cifar10_available()
+    for strategy in ("evolution", "random", "local", "reinforce", "predictor", "tpe", "zerocost_guided"):
+        label, p = next(iter(P.presets(strategy).items()))
+        assert "CIFAR-10 table" in label and p["dataset"] == "cifar10" and p["pace"] == P.PACE, (strategy, label)
+    for strategy in ("successive_halving", "hyperband"):
+        label, p = next(iter(P.presets(strategy).items()))
+        assert "laptop table" in label and p["dataset"] == "fashion-mnist", (strategy, label)
+    no_cifar = next(iter(P.presets("evolution", cifar10=False)))
+    assert "laptop table" in no_cifar
+
+
+def test_lab_pace_spreads_instant_evaluations_and_stop_still_works():
+    lab = _lab(strategy="random", estimator="table", dataset="cifar10", budget=12, pace=0.2)
+    assert lab.pace.value == 0.2
+    t = time.monotonic()
+    lab.run()
+    assert lab.wait(60) and lab.state == "finished", lab.error.value
+    assert time.monotonic() - t >= 12 * 0.2 * 0.9
+    lab.budget.value = 400
+    lab.run()
+    time.sleep(1.0)
+    lab.stop()
+    assert lab.wait(10) and lab.state == "stopped" and len(lab.result.evaluations) < 50
+    lab.strategy.value = "evolution"
+    lab.preset.value = next(o for o in lab.preset.options if o.startswith("classroom"))
+    assert lab.pace.value == P.PACE

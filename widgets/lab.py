@@ -65,7 +65,8 @@ class Lab(LabControls):
     def __init__(self, space: str = "nb201", strategy: str | None = None, estimator: str | None = None,
                  dataset: str | None = None, budget: int = 30, device: str = "cpu", seed: int = 0, store=None,
                  strategy_options: dict | None = None, estimator_options: dict | None = None,
-                 objective: str | None = None, refresh_hz: float = 4.0, preset: str | None = None):
+                 objective: str | None = None, refresh_hz: float = 4.0, preset: str | None = None,
+                 pace: float = 0.0):
         if not widgets_available():
             raise ImportError("Lab needs ipywidgets, plotly and anywidget: pip install 'nasbench_lab[lab]' "
                               "(the panels in nasbench_lab.widgets still draw static figures without them)")
@@ -94,6 +95,13 @@ class Lab(LabControls):
                                         "latency_ms<=4 or flops<=20M, or a soft penalty params:target=1e5")
         self.preset = w.Dropdown(options=["(custom)"], value="(custom)", description="preset",
                                  layout=w.Layout(width="490px"))
+        # Why a pace: a table lookup takes microseconds, so a 60-evaluation run on a table is over before
+        # the first redraw and there is nothing to watch; a pace spreads instant evaluations out in time
+        # (it never slows a real training, which takes longer than the pace anyway).
+        self.pace = w.BoundedFloatText(value=pace, min=0.0, max=5.0, step=0.05, description="pace (s)",
+                                       layout=w.Layout(width="170px"),
+                                       tooltip="at least this many seconds per evaluation, so that instant "
+                                               "table lookups can be watched; 0: as fast as possible")
         # The advanced boxes: JSON for options the forms do not have (collapsed by default).
         self.strategy_options = w.Text(value="{}", description="strategy opts",
                                        layout=w.Layout(width="490px"), style={"description_width": "90px"},
@@ -128,7 +136,7 @@ class Lab(LabControls):
         self.widget = w.VBox([
             w.HBox([self.space, self.strategy, self.estimator, self.dataset]),
             w.HBox([self.budget, self.device, self.seed, self.store]),
-            w.HBox([self.preset, self.objective]),
+            w.HBox([self.preset, self.objective, self.pace]),
             w.HBox([self.strategy_box, self.estimator_box],       # wrap: a long message never clips a form
                    layout=w.Layout(align_items="flex-start", flex_flow="row wrap", grid_gap="0 24px")),
             self.advanced, self.advice,
@@ -263,10 +271,16 @@ class Lab(LabControls):
         est = get_estimator(params["estimator"], dataset=params["dataset"], device=params["device"],
                             **(params["estimator_options"] or {}))
         inner = est.evaluate
+        pace = float(self.pace.value or 0.0)
 
         def evaluate(space, arch, seed=0, emit=None, stop=None, **fidelity):
             # fidelity: the epochs/continues of a multi-fidelity strategy's trial, passed through
-            return inner(space, arch, seed=seed, emit=emit or self._on_train_event, stop=stop, **fidelity)
+            t = time.perf_counter()
+            ev = inner(space, arch, seed=seed, emit=emit or self._on_train_event, stop=stop, **fidelity)
+            left = pace - (time.perf_counter() - t)
+            if left > 0 and not (stop is not None and stop.is_set()):
+                time.sleep(left)                     # paced for watching; Stop is still honoured at once after
+            return ev
         est.evaluate = evaluate
         return est
 

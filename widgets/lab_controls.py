@@ -105,6 +105,7 @@ class LabControls:
             if p.get("dataset") in [v for _, v in self.dataset.options]:
                 self.dataset.value = p["dataset"]
             self.budget.value = p["budget"]
+            self.pace.value = p.get("pace", 0.0)
             self.strategy_form.reset()
             self._fill(self.strategy_form, p.get("strategy_options"), self.strategy_options)
             self.estimator_form.reset()
