@@ -117,6 +117,7 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--estimator", default="train", choices=["train", "lowfi"])
     t.add_argument("--json", action="store_true")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar or lines on stderr")
     _add_fidelity(t)
 
     i = sub.add_parser("info", help="versions, device, datasets found, spaces, strategies, estimators")
@@ -212,13 +213,19 @@ def cmd_search(args) -> int:
 def cmd_train(args) -> int:
     from .estimators import get_estimator
     from .spaces import get_space
+    from .events import EventBus
     from .search import check_seed
     check_seed(args.seed)
     space = get_space(args.space)
     arch = space.reference(args.arch) if args.arch in space.references() else space.from_str(args.arch)
     opts = _estimator_options(args)
     est = get_estimator(args.estimator, dataset=args.dataset, device=args.device, **opts)
-    ev = est.evaluate(space, arch, seed=args.seed)
+    bus = EventBus("train")                      # the training loop's epoch and step events, for Progress
+    with Progress(args) as bar:
+        if bar:
+            bar.begin("train", est.fidelity.epochs, "epochs", "epoch")
+            bus.subscribe(bar)
+        ev = est.evaluate(space, arch, seed=args.seed, emit=bus.emit)
     if args.json:
         print(to_json(ev.to_dict()))
     else:
@@ -267,7 +274,8 @@ def _add_execution(p):
     g.add_argument("--workers", type=int, help="worker processes / Ray workers (evaluations in flight)")
     g.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
     g.add_argument("--gpus-per-worker", type=float, default=0.0, help="Ray: GPU fraction per worker, e.g. 0.25")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on the terminal")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (a bar on a terminal, a line every 10 s elsewhere)")
 
 
 def _add_store_commands(sub):

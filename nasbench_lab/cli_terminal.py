@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 
 
 ACCURACY_DIGITS = 6
@@ -106,41 +108,166 @@ def warn_cost(ev) -> None:
                          f"here ({est / b:.1f} s each); Ctrl-C stops, `resume` continues\n")
 
 
-class Progress:
-    """A tqdm bar on stderr fed by the event stream (only on a terminal, never with --json)."""
+def clock(seconds: float) -> str:
+    """A duration as a progress line says it: "42 s", "1 min 3 s", "2 h 5 min"."""
+    s = int(round(max(0.0, seconds)))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
 
-    def __init__(self, args, family: str):
-        self.bar, self.family = None, family
-        self.enabled = not (args.json or args.no_progress) and sys.stderr.isatty()
+
+class Progress:
+    """What a run shows while it runs, fed by the event stream like the store.
+
+    On a terminal a tqdm bar (not with --json); on any other stderr (a log file, CI, a notebook's ``!``
+    cell) one plain line every INTERVAL seconds, e.g. ``search: 12/40 evaluations, best 71.20 % val,
+    1 min 3 s elapsed, ~2 min left``; ``--no-progress`` silences both. A clock thread keeps them alive
+    while one long training sends no event. Stages: a search's evaluations; a one-shot strategy's
+    supernet epochs, then the scoring of its chosen cells (the ``stage`` event: a bar and a line of its
+    own, not a bar sitting at 100 % through a re-training); ``train``'s epochs.
+    """
+
+    INTERVAL = 10.0
+    """Seconds between plain lines (why 10: a log shows life without a line per evaluation)."""
+    TICK = 1.0
+    """Seconds between the clock thread's looks (the bar's elapsed time, a plain line that is due)."""
+
+    def __init__(self, args, family: str = "multi-trial"):
+        self.terminal = sys.stderr.isatty()
+        self.enabled = not getattr(args, "no_progress", False) and not (self.terminal and args.json)
+        self.family = family
+        self.bar = None
+        self.lock = threading.RLock()
+        self.label, self.what, self.unit, self.total, self.estimate = "search", "evaluations", "eval", 0, None
+        self.done = self.fresh = 0                   # units finished (fresh: this attempt, not replayed)
+        self.best, self.detail, self.steps, self.staged = "", "", None, False
+        self.t0 = self.stage_t0 = self.t_done = self.last_line = time.monotonic()
+        self._quit = threading.Event()
+        self._clock: threading.Thread | None = None
 
     def __enter__(self):
         return self if self.enabled else None
 
-    def __call__(self, ev) -> None:
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            return
-        p = ev.payload
-        if ev.kind == "run_started":
-            unit = "epoch" if self.family == "one-shot" else "eval"
-            from .search import format_duration
-            est = p.get("estimated_seconds")
-            desc = f"{p['strategy']} on {p['space']}" + (f" (~{format_duration(est)} est.)" if est else "")
-            self.bar = tqdm(total=p["budget"], unit=unit, desc=desc, file=sys.stderr)
-        elif self.bar is None:
-            return
-        elif ev.kind == "evaluation" and self.family != "one-shot":
-            self.bar.update(1)
-            self.bar.set_postfix(best=f"{p['best_val_acc']:.2f}", refresh=False)
-        elif ev.kind == "epoch" and self.family == "one-shot":
-            self.bar.update(1)
-        elif ev.kind in ("run_finished", "run_failed"):
-            self.bar.close()
-
     def __exit__(self, *exc):
+        self._quit.set()
+        with self.lock:
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+
+    # ------------------------------------------------------------------ stages
+    def begin(self, label: str, total: int, what: str, unit: str, estimate: float | None = None) -> None:
+        """A new stage: ``total`` units of ``what`` (its own bar on a terminal)."""
+        with self.lock:
+            self.label, self.total, self.what, self.unit, self.estimate = label, total, what, unit, estimate
+            self.done = self.fresh = 0
+            self.best, self.detail, self.steps = "", "", None
+            self.stage_t0 = time.monotonic()
+            if self.terminal:
+                from tqdm import tqdm
+                if self.bar is not None:
+                    self.bar.close()
+                est = f" (~{clock(estimate)} est.)" if estimate else ""
+                self.bar = tqdm(total=total, unit=unit, desc=f"{label}: {what}{est}", file=sys.stderr)
+        if self._clock is None:
+            self._clock = threading.Thread(target=self._run_clock, name="nasbench-lab progress", daemon=True)
+            self._clock.start()
+
+    def __call__(self, ev) -> None:
+        p = ev.payload
+        with self.lock:
+            if ev.kind == "run_started":
+                one_shot = self.family == "one-shot"
+                self.t0 = time.monotonic()
+                self.begin(p["strategy"], p["budget"], "supernet epochs" if one_shot else "evaluations",
+                           "epoch" if one_shot else "eval", p.get("estimated_seconds"))
+            elif ev.kind == "stage":
+                self._stage(p)
+            elif ev.kind == "evaluation" and (self.family != "one-shot" or self.what != "supernet epochs"):
+                self._advance(1, fresh=not p.get("replayed"))
+                m = p.get("metrics") or {}
+                b = p.get("best_val_acc")
+                if b is not None:
+                    self.best = f"best {m['proxy']} score {b:.4g}" if "proxy" in m else f"best {b:.2f} % val"
+            elif ev.kind == "epoch" and self.what in ("supernet epochs", "epochs"):
+                self._advance(p["epoch"] - self.done)
+                self.steps = None
+                for key, word in (("val_acc", "val acc"), ("train_acc", "train acc")):
+                    if p.get(key) is not None and p[key] == p[key]:
+                        self.detail = f"{word} {p[key]:.2f} % after epoch {p['epoch']}"
+                        break
+            elif ev.kind == "step" and self.what == "epochs":
+                self.steps = (p["epoch"], p["step"], p["of"])
+            elif ev.kind in ("run_finished", "run_failed"):
+                self._quit.set()
+                if self.bar is not None:
+                    self.bar.close()
+                    self.bar = None
+
+    def _stage(self, p: dict) -> None:
+        n, est = p["candidates"], p["estimator"]
+        doing = "re-trained from scratch" if p.get("trains") else f"scored by {est}"
+        if not self.terminal:
+            self._write(f"{self.label}: supernet search done ({self.done}/{self.total} epochs, "
+                        f"{clock(time.monotonic() - self.t0)}); now {plural(n, 'chosen cell')} "
+                        f"{'re-trained from scratch' if p.get('trains') else 'scored'} by the {est} estimator")
+        self.begin(self.label, n, f"chosen cells {doing}", "cell")
+        self.staged = True
+
+    def _advance(self, n: int, fresh: bool = True) -> None:
+        self.done += n
+        if fresh:
+            self.fresh += n
+            self.t_done = time.monotonic()
         if self.bar is not None:
-            self.bar.close()
+            self.bar.update(n)
+            if self.best or self.detail:
+                self.bar.set_postfix_str(self.best or self.detail, refresh=False)
+
+    # ------------------------------------------------------------------ plain lines
+    def line(self) -> str:
+        """The progress line a log gets now."""
+        now = time.monotonic()
+        stage = now - self.stage_t0
+        parts = [f"{self.label}: {self.done}/{self.total} {self.what}"]
+        if self.steps is not None:
+            parts[0] += f" (epoch {self.steps[0]}: step {self.steps[1]}/{self.steps[2]})"
+        parts += [x for x in (self.best, self.detail) if x]
+        if self.staged:
+            parts.append(f"{clock(stage)} in this stage")
+        parts.append(f"{clock(now - self.t0)} elapsed")
+        left = self._left(stage)
+        if left is not None:
+            parts.append(f"~{clock(left)} left")
+        return ", ".join(parts)
+
+    def _left(self, stage: float) -> float | None:
+        """Seconds left in this stage at the rate so far (or the run's estimate before a first result)."""
+        if self.steps is not None:               # ``train``: steps are the finer clock
+            epoch, step, of = self.steps
+            done, todo = (epoch - 1) * of + step, self.total * of
+            return stage / done * (todo - done) if done else None
+        if self.fresh:                           # the rate up to the last result, counted down since then
+            per = (self.t_done - self.stage_t0) / self.fresh
+            return max(0.0, per * max(0, self.total - self.done) - (time.monotonic() - self.t_done))
+        return max(0.0, self.estimate - stage) if self.estimate else None
+
+    def _write(self, text: str) -> None:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+        self.last_line = time.monotonic()
+
+    def _run_clock(self) -> None:
+        while not self._quit.wait(min(self.TICK, self.INTERVAL)):
+            with self.lock:
+                if self._quit.is_set():
+                    return
+                if self.bar is not None:
+                    self.bar.refresh()               # the elapsed time moves during a long evaluation
+                elif not self.terminal and time.monotonic() - self.last_line >= self.INTERVAL:
+                    self._write(self.line())
 
 
 class GracefulStop:

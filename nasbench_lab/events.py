@@ -29,6 +29,9 @@ Kinds and their payloads (every event also carries ``run_id``, ``seq`` and ``tim
 ``predictor``     round, train_size, candidates, chosen (list of {arch, mean, std}), fit_corr
 ``rung``          bracket, rung, epochs, archs, scores, promoted (successive halving; Hyperband adds s)
 ``zerocost``      pool, proxy, scored (cells scored), chosen (list of {arch, score}) (zero-cost-guided search)
+``stage``         name ("scoring"), candidates (how many), estimator (its name), trains (True when it trains
+                  each from scratch); one-shot strategies emit it when their search ends and the driver's
+                  scoring of the final candidates begins (with ``train``: often the longest part of a run)
 ``run_finished``  best_arch, best_val_acc, best_test_acc, evaluations, seconds, stopped
 ``run_failed``    error (one line), evaluations (how many finished before the failure)
 
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 KINDS = ("run_started", "evaluation", "epoch", "alphas", "population", "controller", "ranking", "local", "predictor",
-         "rung", "zerocost", "run_finished", "run_failed")
+         "rung", "zerocost", "stage", "run_finished", "run_failed")
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,19 @@ def subset_size(value: int | None, scale: str, available: int) -> int:
     return min(int(n), available)
 
 
+def scoring_stage(ctx, candidates: list) -> list:
+    """Emit ``stage`` (the supernet search is over; the run's estimator now scores ``candidates``, with
+    ``train`` by re-training each from scratch) and return ``candidates``. Why an event: that scoring can
+    take longer than the search, and a progress display must not sit at 100 % through it. Not emitted
+    after a Stop: the driver then scores nothing."""
+    if candidates and not ctx.stop.is_set():
+        from .estimators import Fidelity
+        est = ctx.estimator
+        ctx.emit("stage", name="scoring", candidates=len(candidates), estimator=getattr(est, "name", "?"),
+                 trains=isinstance(getattr(est, "fidelity", None), Fidelity))
+    return candidates
+
+
 # ---------------------------------------------------------------------- device, data, network
 def context_data(ctx) -> tuple[torch.device, Splits]:
     """The run's device and data: ``ctx.data`` if set, else the estimator's, else ``load_dataset``."""

@@ -39,8 +39,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..oneshot import (Batches, Precision, accuracy, arch_weights, build_supernet, check, context_data,
-                       cosine_lr, derive, emit_alphas, make_config, resolve_scale, set_lr, skeleton_for,
-                       skip_share, subset_size)
+                       cosine_lr, derive, emit_alphas, make_config, resolve_scale, scoring_stage, set_lr,
+                       skeleton_for, skip_share, subset_size)
 from .base import OneShotStrategy
 
 REMEDIES = ("none", "early_stop", "darts-")
@@ -244,6 +244,6 @@ class DartsSearch(OneShotStrategy):
             self.history.append(arch)
             if stop_now:
                 # why the epoch before: the cell that tripped the criterion already carries the collapse
-                return [previous if previous is not None else arch]
+                return scoring_stage(ctx, [previous if previous is not None else arch])
             previous = arch
-        return [previous] if previous is not None else [derive(net)]
+        return scoring_stage(ctx, [previous] if previous is not None else [derive(net)])

@@ -27,7 +27,8 @@ import torch
 import torch.nn as nn
 
 from ..oneshot import (Batches, Precision, build_supernet, check, context_data, cosine_lr, make_config,
-                       path_step, resolve_scale, set_lr, skeleton_for, subset_size, weight_optimizer)
+                       path_step, resolve_scale, scoring_stage, set_lr, skeleton_for, subset_size,
+                       weight_optimizer)
 from .base import OneShotStrategy
 
 
@@ -208,4 +209,4 @@ class ENAS(OneShotStrategy):
                 if key not in scored:
                     scored[key] = (reward(arch), arch)
         ranked = sorted(scored.values(), key=lambda t: -t[0])
-        return [a for _, a in ranked[:cfg.top_k]]
+        return scoring_stage(ctx, [a for _, a in ranked[:cfg.top_k]])

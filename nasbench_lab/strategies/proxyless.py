@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from ..oneshot import (Batches, Precision, accuracy, arch_weights, build_supernet, check, context_data, cosine_lr,
-                       derive, emit_alphas, make_config, path_step, resolve_scale, set_lr, skeleton_for, skip_share,
-                       subset_size, weight_optimizer)
+                       derive, emit_alphas, make_config, path_step, resolve_scale, scoring_stage, set_lr,
+                       skeleton_for, skip_share, subset_size, weight_optimizer)
 from .base import OneShotStrategy
 
 # why a tiny but nonzero gate on the inactive sampled path: the supernet runs only ops with a nonzero
@@ -182,4 +182,4 @@ class ProxylessNAS(OneShotStrategy):
                 derived_ms = float(sum(lat[k, names.index(c)] for k, c in enumerate(arch.choices)))
             emit_alphas(ctx.emit, net, space, epoch + 1, arch, shares, expected_latency_ms=expected,
                         derived_latency_ms=derived_ms, lam=cfg.lam)
-        return [derive(net)]
+        return scoring_stage(ctx, [derive(net)])

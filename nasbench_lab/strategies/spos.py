@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..oneshot import (Batches, Precision, accuracy, build_supernet, check, context_data, cosine_lr, make_config,
-                       recalibrate_bn, resolve_scale, set_lr, skeleton_for, subset_size, train_uniform_epoch,
-                       weight_optimizer)
+                       recalibrate_bn, resolve_scale, scoring_stage, set_lr, skeleton_for, subset_size,
+                       train_uniform_epoch, weight_optimizer)
 from .base import OneShotStrategy
 
 
@@ -158,7 +158,7 @@ class SPOS(OneShotStrategy):
                     add(child, parent)
         best = sorted(cache.values(), key=lambda t: -t[0])     # stable: first scored wins a tie
         self.scores = {space.to_str(a): f for f, a in best}     # every inherited-weight score (notebooks)
-        return [a for _, a in best[:cfg.top_k]]
+        return scoring_stage(ctx, [a for _, a in best[:cfg.top_k]])
 
     def _emit_population(self, ctx, gen, members, parents, removed):
         keep = {m["id"] for m in parents}
