@@ -16,8 +16,8 @@ What lives here, written once instead of nine times:
 * ``out_of_sync(folder)``: the notebook pairs whose .ipynb and .py differ, each with the command that
   syncs it;
 * ``export(directory, edition)``: the ``student`` edition (no solution cells, no nbval markers or
-  expected outputs) or the ``teacher`` edition (with them). A solution cell is a code cell tagged ``solution``; jupytext keeps the tag in the .py
-  as ``# %% tags=["solution"]``.
+  expected outputs) or the ``teacher`` edition (with them). A solution cell is a code cell tagged
+  ``solution``; jupytext keeps the tag in the .py as ``# %% tags=["solution"]``.
 
 Nothing here is imported by the core library: jupytext, nbformat and nbconvert come with the ``lab``
 extra and are imported only by the functions that need them.
