@@ -3,15 +3,17 @@
     python benchmarks/darts_step.py [--device cpu|cuda] [--steps N] [--rounds R] [--order 1|2]
                                     [--partial-channels K] [--reference PATH] [--json]
 
-One step = an alpha step on a validation batch, then a weight step on a training batch (first order,
-as ``darts_step_seconds`` in shared/bench/reference.py). Both sides build the DARTS search network at
-the same size and time the same number of steps after 3 warm-up steps, on random data already on the
-device. On CUDA the size is the reference configuration (C=16, 8 cells, batch 64, 32x32x3) and the lab
-runs as it trains (bf16 autocast + channels_last; also reported in fp32); on the CPU a small
-configuration (C=8, 5 cells, batch 16), because one reference-size step takes ~17 s on 2 cores.
-Prints seconds per step for both and the ratio reference / lab (> 1: the lab is faster). ``--rounds R``
-alternates reference and lab R times and reports the median of the R paired ratios (why paired: on a
-shared machine the load drifts; a reference and a lab timing taken back to back see the same load).
+One step = an alpha step on a validation batch, then a weight step on a training batch (first order, as
+``darts_step_seconds`` in benchmarks/reference.py, the eager reference written from quark0/darts;
+``--reference PATH`` or NASBENCH_LAB_REFERENCE names another file with its API). Both sides build the
+DARTS search network at the same size and time the same number of steps after 3 warm-up steps, on random
+data already on the device. On CUDA the size is the reference configuration (C=16, 8 cells, batch 64,
+32x32x3) and the lab runs as it trains (bf16 autocast + channels_last; also reported in fp32); on the
+CPU a small configuration (C=8, 5 cells, batch 16), because one reference-size step takes ~17 s on 2
+cores. Prints seconds per step for both and the ratio reference / lab (> 1: the lab is faster).
+``--rounds R`` alternates reference and lab R times and reports the median of the R paired ratios (why
+paired: on a shared machine the load drifts; a reference and a lab timing taken back to back see the
+same load).
 ``--partial-channels K`` also times the lab with PC-DARTS' partial channels (K=4 in the paper) and
 reports the activation memory a step saves for backward, plain and PC (bytes of the distinct tensors
 autograd keeps, counted by a saved-tensors hook: the same figure on every device).
@@ -19,7 +21,6 @@ autograd keeps, counted by a saved-tensors hook: the same figure on every device
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import sys
@@ -29,26 +30,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._reference import load_reference  # noqa: E402,F401 (oneshot_gpu_check imports it from here)
 from nasbench_lab.oneshot import Precision  # noqa: E402
 from nasbench_lab.spaces import get_space  # noqa: E402
 from nasbench_lab.strategies.darts import Bilevel, DartsConfig  # noqa: E402
 from nasbench_lab.train import resolve_device  # noqa: E402
-
-REFERENCE_CANDIDATES = [Path(__file__).resolve().parents[2] / "shared" / "bench" / "reference.py",
-                        Path(__file__).resolve().parents[1] / "shared" / "bench" / "reference.py",
-                        Path(__file__).resolve().parents[1] / ".gpu" / "reference.py"]
-
-
-def load_reference(path=None):
-    for p in ([Path(path)] if path else REFERENCE_CANDIDATES):
-        if p.is_file():
-            spec = importlib.util.spec_from_file_location("darts_reference", str(p))
-            mod = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(mod)
-            return mod
-    raise SystemExit(f"reference.py not found (looked at {', '.join(map(str, REFERENCE_CANDIDATES))}); "
-                     "pass --reference PATH")
-
 
 def _sync(device):
     if device.type == "cuda":
@@ -108,7 +94,7 @@ def main(argv=None):
     ap.add_argument("--C", type=int, default=None)
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--batch", type=int, default=None)
-    ap.add_argument("--reference", help="path of shared/bench/reference.py")
+    ap.add_argument("--reference", help="another reference file (default: benchmarks/reference.py)")
     ap.add_argument("--json", action="store_true", help="print one JSON object only")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     a = ap.parse_args(argv)

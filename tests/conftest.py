@@ -16,19 +16,19 @@ torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _find_reference():
-    for p in (os.environ.get("NASBENCH_LAB_REFERENCE", ""), ROOT / "shared" / "bench" / "reference.py",
-              ROOT.parent / "shared" / "bench" / "reference.py"):
-        if p and Path(p).is_file():
-            return Path(p)
-    return None
+def reference_path() -> Path:
+    """The eager reference implementations: benchmarks/reference.py (in the repository, so a clone has
+    them), or the file NASBENCH_LAB_REFERENCE names (e.g. ../shared/bench/reference.py)."""
+    named = os.environ.get("NASBENCH_LAB_REFERENCE", "")
+    return Path(named) if named else ROOT / "benchmarks" / "reference.py"
 
 
 def load_reference():
-    """The eager reference implementations (../shared/bench/reference.py) as a module, or None."""
-    path = _find_reference()
-    if path is None:
-        return None
+    """The reference module; a NASBENCH_LAB_REFERENCE that names no file is an error, never a skip."""
+    path = reference_path()
+    if not path.is_file():
+        raise pytest.UsageError(f"NASBENCH_LAB_REFERENCE={path}: no such file "
+                                "(unset it to use benchmarks/reference.py)")
     spec = importlib.util.spec_from_file_location("reference", str(path))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -36,18 +36,9 @@ def load_reference():
 
 
 @pytest.fixture(scope="session")
-def reference_or_none():
-    """The reference module, or None where it is absent (for tests with a reference-free part)."""
-    return load_reference()
-
-
-@pytest.fixture(scope="session")
 def reference():
-    """The reference module; tests that need it skip where it is absent (e.g. a bare clone)."""
-    mod = load_reference()
-    if mod is None:
-        pytest.skip("shared/bench/reference.py not available here")
-    return mod
+    """The eager reference implementations as a module (see benchmarks/reference.py)."""
+    return load_reference()
 
 
 @pytest.fixture(scope="session")

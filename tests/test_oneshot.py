@@ -45,17 +45,15 @@ def closed_form_nb201_supernet(C, N, in_channels=3, num_classes=10) -> int:
     return total + 2 * c + c * num_classes + num_classes
 
 
-def test_nb201_supernet_weight_count_equals_the_reference(reference_or_none):
+def test_nb201_supernet_weight_count_equals_the_reference(reference):
     net = get_space("nb201").supernet()                         # C=16, N=5, 32x32x3, 10 classes
     assert n_params(net.weight_parameters()) == closed_form_nb201_supernet(16, 5) == 1_686_106
     assert n_params(net.arch_parameters()) == 30 and tuple(net.alphas.shape) == (6, 5)
     # against the reference's stand-alone network: the all-3x3 NB201 net (1,531,546 in ANCHORS.md)
     # plus one 1x1 conv per edge, minus the affine BN parameters the search cells drop
-    ref = reference_or_none
-    if ref is not None:
-        all3 = n_params(ref.NB201Net(["nor_conv_3x3"] * 6, 16, 5).parameters())
-        assert all3 == 1_531_546
-        assert n_params(net.weight_parameters()) == all3 + sum(5 * 6 * (c * c - 2 * c) for c in (16, 32, 64))
+    all3 = n_params(reference.NB201Net(["nor_conv_3x3"] * 6, 16, 5).parameters())
+    assert all3 == 1_531_546
+    assert n_params(net.weight_parameters()) == all3 + sum(5 * 6 * (c * c - 2 * c) for c in (16, 32, 64))
     small = get_space("nb201").supernet(in_channels=1, num_classes=7, C=6, N=2)
     assert n_params(small.weight_parameters()) == closed_form_nb201_supernet(6, 2, 1, 7)
 

@@ -1,6 +1,6 @@
 """Tests of the DARTS cell space: strings, variation operators, decisions, graphs, the evaluation
 network (parameter count against an independent closed-form count of the reference NetworkCIFAR) and
-the search network (against /work/shared/bench/reference.py: weight count, identical outputs)."""
+the search network (against benchmarks/reference.py: weight count, identical outputs)."""
 from __future__ import annotations
 
 import random
@@ -30,7 +30,7 @@ def space():
 
 @pytest.fixture(scope="module")
 def ref(reference):
-    return reference                       # shared/bench/reference.py, found by tests/conftest.py
+    return reference                       # benchmarks/reference.py, loaded by tests/conftest.py
 
 
 def samples(space, n, seed=0):
