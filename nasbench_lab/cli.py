@@ -200,12 +200,13 @@ def cmd_search(args) -> int:
         if ev.kind == "run_started":
             for line in notes:
                 note(line)
-    with _executor(args) as ex, GracefulStop() as stop, Progress(args, family) as bar:
+    with _executor(args) as ex, GracefulStop(family, getattr(ex, "slots", 1)) as stop, \
+            Progress(args, family) as bar:
         result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
                         dataset=args.dataset, device=args.device, seed=args.seed, store=store,
                         strategy_options=_parse_options(args.option), estimator_options=_estimator_options(args),
                         objective=args.objective, executor=ex, stop=stop, time_budget=args.time_budget,
-                        on_event=[warn_cost, tell] + ([bar] if bar else []))
+                        on_event=[warn_cost, tell, stop] + ([bar] if bar else []))
     print_result(args, result, store, args.seed)
     return 0
 
@@ -316,8 +317,10 @@ def cmd_resume(args) -> int:
     run = st.run(args.run)
     from .strategies import strategy_class
     family = strategy_class(run["strategy"]).family
-    with _executor(args) as ex, GracefulStop() as stop, Progress(args, family) as bar:
-        result = resume(run["run_id"], st, budget=args.budget, executor=ex, stop=stop, on_event=bar)
+    with _executor(args) as ex, GracefulStop(family, getattr(ex, "slots", 1)) as stop, \
+            Progress(args, family) as bar:
+        result = resume(run["run_id"], st, budget=args.budget, executor=ex, stop=stop,
+                        on_event=[stop] + ([bar] if bar else []))
     print_result(args, result, st.path, run["seed"])
     return 0
 

@@ -271,21 +271,61 @@ class Progress:
 
 
 class GracefulStop:
-    """First Ctrl-C: finish the current evaluation and stop (the run is resumable); second: abort."""
+    """Ctrl-C during a search, as its message says.
+
+    The first Ctrl-C lets the evaluation in flight finish, then stops: it is recorded, and ``resume``
+    continues the run. Why the stop flag waits for that evaluation's event instead of being set at
+    once: the training loop checks the flag between steps, so setting it would cut the training short
+    and the driver would drop it as unfinished (0 evaluations after 44 s of training). A one-shot
+    strategy's supernet training is no evaluation: there the flag is set at once and the message says
+    that no cell will be scored; once it scores its chosen cells (the ``stage`` event), Ctrl-C finishes
+    the one in flight like any evaluation. The second Ctrl-C stops at once (KeyboardInterrupt: the
+    evaluation in flight is lost, the finished ones are kept in the store).
+
+    Used as the search's ``stop`` (anything with ``is_set``) and subscribed to its events.
+    """
+
+    def __init__(self, family: str = "multi-trial", slots: int = 1):
+        from .events import StopFlag
+        self.flag = StopFlag()
+        self.asked = False                             # the first Ctrl-C came
+        self.evaluating = family != "one-shot"         # False while a supernet trains
+        self.slots = slots
+        self._old = None
+
+    def is_set(self) -> bool:
+        return self.flag.is_set()
+
+    __bool__ = is_set
+
+    def __call__(self, ev) -> None:
+        if ev.kind == "stage":
+            self.evaluating = True
+        elif ev.kind == "evaluation" and self.asked and not ev.payload.get("replayed"):
+            self.flag.set()                            # the evaluation in flight is finished and recorded
+
+    def request(self) -> str:
+        """The first Ctrl-C (also what tests call): ask to stop; returns the line that says what happens."""
+        self.asked = True
+        if not self.evaluating:
+            self.flag.set()
+            return ("stopping the supernet training at its next step; a one-shot run stopped before its end "
+                    "scores no cell (Ctrl-C again: stop at once)")
+        others = " (the other evaluations in flight are dropped)" if self.slots > 1 else ""
+        return (f"finishing the evaluation in flight, then stopping; it will be recorded{others} "
+                f"(Ctrl-C again: stop at once and lose it)")
 
     def __enter__(self):
         import signal
         import threading
-        from .events import StopFlag
-        self.flag, self._old = StopFlag(), None
         if threading.current_thread() is threading.main_thread():
             def handler(signum, frame):
-                if self.flag.is_set():
+                if self.asked:
                     raise KeyboardInterrupt
-                self.flag.set()
-                sys.stderr.write("\nstopping after the current evaluation (Ctrl-C again to abort)\n")
+                sys.stderr.write(f"\nnasbench-lab: Ctrl-C: {self.request()}\n")
+                sys.stderr.flush()
             self._old = signal.signal(signal.SIGINT, handler)
-        return self.flag
+        return self
 
     def __exit__(self, *exc):
         import signal

@@ -100,3 +100,77 @@ def test_the_re_training_of_the_chosen_cell_is_its_own_stage(often, capsys):
     after = err.split("supernet search done")[1]
     assert re.search(r"^darts: 0/1 chosen cells re-trained from scratch, \d+ s in this stage, \d+ s elapsed", after,
                      re.M), err                                  # the re-training's own lines, not 1/1 epochs
+
+
+# ---------------------------------------------------------------------- Ctrl-C
+SLOW_SEARCH = [sys.executable, "-m", "nasbench_lab.cli", "search", "--estimator", "train", "--budget", "3",
+               "--epochs", "8", "--dataset", "synthetic", "--device", "cpu", "--train-subset", "2048",
+               "--val-subset", "200", "--test-subset", "200", "--skeleton", '{"C": 8, "N": 1}', "--json",
+               "--store", "runs.sqlite"]
+
+
+def _runs(db) -> list:
+    """(status, evaluations) of each run in the store, read while the search writes it."""
+    if not db.exists():
+        return []
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute("SELECT status, evaluations FROM runs").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return []
+
+
+def _search_in_flight(folder):
+    """A search whose first evaluation (seconds of training) is in flight when this returns."""
+    proc = subprocess.Popen(SLOW_SEARCH, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "NASBENCH_LAB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    db = folder / "runs.sqlite"
+    deadline = time.monotonic() + 120
+    while not _runs(db):                               # recorded from its start: the run has begun
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    time.sleep(1.0)                                    # data loaded, the first candidate training
+    assert _runs(db) == [("running", 0)]               # ... and not finished yet
+    return proc, db
+
+
+def test_first_ctrl_c_finishes_and_records_the_evaluation_in_flight(tmp_path):
+    proc, db = _search_in_flight(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["evaluations"] == 1                         # kept, and the run stopped after it
+    assert _runs(db) == [("stopped", 1)]
+    assert "Ctrl-C: finishing the evaluation in flight, then stopping; it will be recorded" in err
+    assert "continue it with: nasbench-lab resume " in err
+
+
+def test_second_ctrl_c_stops_at_once(tmp_path):
+    proc, db = _search_in_flight(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert time.monotonic() - t0 < 10 and proc.returncode == 2, err
+    assert err.strip().splitlines()[-1].startswith("nasbench-lab: error: interrupted at once: the evaluation in "
+                                                   "flight is lost"), err
+    assert "Traceback" not in err and out == ""
+    assert _runs(db)[0][1] == 0
+
+
+def test_ctrl_c_during_a_supernet_training_stops_it_and_says_so():
+    """A supernet epoch is no evaluation: the first Ctrl-C stops it at the next step, and says that the
+    run then scores no cell; once the chosen cell is being scored, Ctrl-C lets that evaluation finish."""
+    from nasbench_lab.cli_terminal import GracefulStop
+    from nasbench_lab.events import Event
+    stop = GracefulStop("one-shot")
+    assert "scores no cell" in stop.request() and stop.is_set()
+    stop = GracefulStop("one-shot")
+    stop(Event("stage", {"name": "scoring", "candidates": 1, "estimator": "train", "trains": True}))
+    assert "finishing the evaluation in flight" in stop.request() and not stop.is_set()
+    stop(Event("evaluation", {"replayed": False}))
+    assert stop.is_set()
