@@ -104,6 +104,7 @@ TABLE = BenchTable()                                         # the laptop table 
 C10 = Cifar10Table()                                         # the CIFAR-10 table (AnalogNAS-Bench)
 space = nl.get_space("nb201")
 ARCHS = TABLE.archs                                          # the 6,466 canonical cells: both tables' row order
+assert ARCHS == [str(a) for a in space.unique()], "the two tables must list the cells in the same order"
 TEST = TABLE.array("test_acc", "laptop")                     # [cell, seed]
 VAL = TABLE.array("val_curve", "laptop")[:, :, -1]           # [cell, seed], after the last epoch
 LAPTOP = np.nanmean(TEST, axis=1)                            # laptop truth: mean test accuracy of both trainings
