@@ -200,7 +200,7 @@ def cmd_search(args) -> int:
         if ev.kind == "run_started":
             for line in notes:
                 note(line)
-    with _executor(args) as ex, GracefulStop(family, getattr(ex, "slots", 1)) as stop, \
+    with _executor(args) as ex, GracefulStop(family, ex) as stop, \
             Progress(args, family) as bar:
         result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
                         dataset=args.dataset, device=args.device, seed=args.seed, store=store,
@@ -317,7 +317,7 @@ def cmd_resume(args) -> int:
     run = st.run(args.run)
     from .strategies import strategy_class
     family = strategy_class(run["strategy"]).family
-    with _executor(args) as ex, GracefulStop(family, getattr(ex, "slots", 1)) as stop, \
+    with _executor(args) as ex, GracefulStop(family, ex) as stop, \
             Progress(args, family) as bar:
         result = resume(run["run_id"], st, budget=args.budget, executor=ex, stop=stop,
                         on_event=[stop] + ([bar] if bar else []))
@@ -349,7 +349,9 @@ def main(argv=None) -> int:
         return COMMANDS[args.command](args)
     except ValueError as exc:                # every library error names the problem
         return _fail(str(exc))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if str(exc):                         # GracefulStop says why (workers interrupted by the same Ctrl-C)
+            return _fail(f"interrupted: {exc}")
         if getattr(args, "recorded", None) is None:
             return _fail("interrupted")
         return _fail("interrupted at once: the evaluation in flight is lost; the finished ones are kept in the "

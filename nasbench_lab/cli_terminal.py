@@ -285,12 +285,13 @@ class GracefulStop:
     Used as the search's ``stop`` (anything with ``is_set``) and subscribed to its events.
     """
 
-    def __init__(self, family: str = "multi-trial", slots: int = 1):
+    def __init__(self, family: str = "multi-trial", executor=None):
         from .events import StopFlag
         self.flag = StopFlag()
-        self.asked = False                             # the first Ctrl-C came
+        self.asked = self.twice = False                # the first Ctrl-C came; the second
         self.evaluating = family != "one-shot"         # False while a supernet trains
-        self.slots = slots
+        self.slots = getattr(executor, "slots", 1)
+        self.workers = getattr(executor, "name", "") == "process"   # local processes: same process group
         self._old = None
 
     def is_set(self) -> bool:
@@ -311,6 +312,10 @@ class GracefulStop:
             self.flag.set()
             return ("stopping the supernet training at its next step; a one-shot run stopped before its end "
                     "scores no cell (Ctrl-C again: stop at once)")
+        if self.workers:
+            return ("stopping: the first evaluation in flight to finish is recorded, the others are dropped; a "
+                    "terminal's Ctrl-C also reaches the worker processes, which then stop theirs (the finished "
+                    "ones are kept)")
         others = " (the other evaluations in flight are dropped)" if self.slots > 1 else ""
         return (f"finishing the evaluation in flight, then stopping; it will be recorded{others} "
                 f"(Ctrl-C again: stop at once and lose it)")
@@ -321,16 +326,23 @@ class GracefulStop:
         if threading.current_thread() is threading.main_thread():
             def handler(signum, frame):
                 if self.asked:
+                    self.twice = True
                     raise KeyboardInterrupt
                 sys.stderr.write(f"\nnasbench-lab: Ctrl-C: {self.request()}\n")
                 sys.stderr.flush()
             self._old = signal.signal(signal.SIGINT, handler)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, exc, tb):
         import signal
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
+        if kind is KeyboardInterrupt and self.asked and not self.twice:
+            # One Ctrl-C, yet interrupted: a terminal's Ctrl-C reaches the whole process group, so worker
+            # processes (--executor process) stop their own evaluations. Say so rather than "at once".
+            raise KeyboardInterrupt("the Ctrl-C reached the worker processes too, which stopped their "
+                                    "evaluations; the finished ones are kept in the store (`resume RUN` "
+                                    "continues the run)") from None
 
 
 def _store_hint(args, store) -> tuple[str | None, str]:

@@ -174,3 +174,17 @@ def test_ctrl_c_during_a_supernet_training_stops_it_and_says_so():
     assert "finishing the evaluation in flight" in stop.request() and not stop.is_set()
     stop(Event("evaluation", {"replayed": False}))
     assert stop.is_set()
+
+
+def test_ctrl_c_with_worker_processes_says_what_becomes_of_their_evaluations():
+    """A terminal's Ctrl-C reaches every process of its group: worker processes stop their trainings.
+    The first message says so, and the interruption that follows is explained, not called a second Ctrl-C."""
+    import types
+    from nasbench_lab.cli_terminal import GracefulStop
+    stop = GracefulStop("multi-trial", types.SimpleNamespace(name="process", slots=2))
+    assert "also reaches the worker processes" in stop.request() and not stop.is_set()
+    with pytest.raises(KeyboardInterrupt, match="reached the worker processes too"):
+        with stop:
+            raise KeyboardInterrupt                      # what a worker's interrupted training hands back
+    assert "the other evaluations in flight are dropped" in \
+        GracefulStop("multi-trial", types.SimpleNamespace(name="ray", slots=4)).request()
