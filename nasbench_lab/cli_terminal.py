@@ -1,6 +1,11 @@
-"""What ``nasbench-lab`` shows on the terminal: strict JSON for ``--json``, the progress bar and the
-long-run note (both subscribers of the event stream, like the store), Ctrl-C handling, the result lines.
-The core never prints (house rule 6); these are its terminal consumers.
+"""What ``nasbench-lab`` shows while and after it runs. The core never prints (house rule 6); these are
+its terminal consumers, subscribed to the event stream like the store. Top to bottom:
+
+* numbers: ``--json`` at the precision values carry (``honest``), plurals, what an accuracy is (one
+  training and its seed, a table's record, a mean of seeds: ``accuracy_source``);
+* the long-run note, and ``Progress``: a bar on a terminal, plain lines every 10 s elsewhere, stages;
+* ``GracefulStop``: what Ctrl-C does (the evaluation in flight finishes first);
+* the result lines, and where the run is recorded.
 """
 from __future__ import annotations
 
