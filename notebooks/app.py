@@ -20,7 +20,8 @@
 # (needs the `lab` extra and `pip install voila`). Pick a space, a strategy and a *classroom* preset,
 # press **Run**, and watch the search live; every figure is interactive (hover a point for its
 # architecture, drag to zoom, double-click to reset). **Stop** ends a run at its next step. Runs are
-# kept in `runs.sqlite` next to this notebook; the second panel replays and compares them.
+# kept in `nasbench_runs.sqlite` next to this notebook, the store the command line uses by default
+# (`nasbench-lab runs` in this folder lists them); the second panel replays and compares them.
 
 # %%
 import os
@@ -32,9 +33,10 @@ try:
 except ImportError:           # an uninstalled checkout: the package sits one folder above notebooks/
     sys.path.insert(0, str(pathlib.Path.cwd().resolve().parent))
 from IPython.display import display
+from nasbench_lab.store import DEFAULT_STORE
 from nasbench_lab.widgets import Lab, RunBrowser, widgets_available
 
-STORE = os.environ.get("NASBENCH_LAB_APP_STORE", "runs.sqlite")     # the tests point it elsewhere
+STORE = os.environ.get("NASBENCH_LAB_APP_STORE", DEFAULT_STORE)     # the tests point it elsewhere
 if widgets_available():
     lab = Lab(space="nb201", strategy="evolution", preset="classroom", store=STORE)
     display(lab)

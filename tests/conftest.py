@@ -11,6 +11,9 @@ os.environ.setdefault("NASBENCH_LAB_OFFLINE", "1")
 # The CIFAR-10 table's converted cache goes to a folder of this test session, never the user's ~/.cache
 # (subprocess tests inherit it, so the conversion runs once per session).
 os.environ.setdefault("NASBENCH_LAB_CACHE", tempfile.mkdtemp(prefix="nasbench_lab_cache_"))
+# The CLI records every search in ./nasbench_runs.sqlite by default; tests that do not name a store must
+# not leave one in the folder pytest runs from (tests of the default itself remove this variable).
+os.environ.setdefault("NASBENCH_LAB_STORE", os.path.join(tempfile.mkdtemp(prefix="nasbench_lab_store_"), "runs.sqlite"))
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
 ROOT = Path(__file__).resolve().parents[1]
