@@ -10,8 +10,10 @@ on the network the table trained: NB201 skeleton C=16, N=5, 3x32x32 inputs, 10 c
 * ``steps``: for a stratified random sample of canonical cells, the seconds of one SGD training step
   at batch 256 (the table's batch size): 2 warm-up steps, then the median of 3 timed ones. The
   estimator fits a cost model on these records (``nasbench_lab.bench.cifar10.fit_step_model``).
-* ``latency``: batch-1 inference latency (median of 15 forwards after 3 warm-ups, ms) of every one of
-  the 6,466 canonical cells, the figure the laptop table has per cell too.
+* ``latency``: batch-1 inference latency (median of ``--repeats`` forwards after 3 warm-ups, ms) of
+  every one of the 6,466 canonical cells, the figure the laptop table has per cell too. (The shipped
+  run used 15 repeats for the first cells and 5 for the rest, when the shared machine got slow; each
+  record says how many.)
 
 Why CPU time (``time.process_time``) and not wall-clock time: the first run of this script shared its
 two cores with other work, and wall-clock steps of the same network grew 3-6x whenever the other core
@@ -97,7 +99,10 @@ def measure_steps(space, archs, out: Path) -> None:
             f.write(json.dumps(rec) + "\n")
 
 
-def measure_latency(space, archs, out: Path) -> None:
+WARMUP = 3
+
+
+def measure_latency(space, archs, out: Path, repeats: int = 15) -> None:
     """Batch-1 forward of the eval-mode network, CPU time of one thread (see the module text)."""
     import torch
     done = _done(out)
@@ -109,14 +114,24 @@ def measure_latency(space, archs, out: Path) -> None:
         model = space.build(a, in_channels=3, num_classes=10, C=16, N=5).eval()
         times = []
         with torch.inference_mode():
-            for k in range(18):
+            for k in range(WARMUP + repeats):
                 c = time.process_time()
                 model(x)
-                if k >= 3:
+                if k >= WARMUP:
                     times.append(time.process_time() - c)
         with out.open("a") as f:
             f.write(json.dumps({"arch": str(a), "latency_ms": 1000 * statistics.median(times),
-                                "clock": "process_time"}) + "\n")
+                                "clock": "process_time", "repeats": repeats}) + "\n")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _read(path: Path) -> list[dict]:
@@ -136,6 +151,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sample", type=int, default=96, help="cells whose training step is timed")
     ap.add_argument("--phase", choices=("steps", "latency", "all"), default="all")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=15, help="timed forwards per cell for the latency (median)")
     ap.add_argument("--report", action="store_true", help="fit and print the step model, measure nothing")
     ap.add_argument("--ship", action="store_true", help="write the package's cost file from the records")
     a = ap.parse_args(argv)
@@ -152,20 +168,24 @@ def main(argv=None) -> int:
         model = cifar10.fit_step_model(steps)
         print(json.dumps(model, indent=1))
         if a.ship:
-            lat = {r["arch"]: round(r["latency_ms"], 4) for r in _read(out / "latency.jsonl")}
+            got = {r["arch"]: r["latency_ms"] for r in _read(out / "latency.jsonl")}
+            # a list in NB201Space.unique() order (the key of both tables' rows), not a dict keyed by
+            # 6,466 strings: 50 KB instead of 600 KB in the package
+            lat = [round(got[str(a)], 3) if str(a) in got else None for a in unique]
             doc = {"network": "NB201 C=16 N=5, 3x32x32, 10 classes", "batch": BATCH,
-                   "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-                              f"{a.threads} thread(s)",
+                   "machine": f"{_cpu_name()}, torch {torch.__version__}, {a.threads} thread(s), CPU time",
                    "measured": time.strftime("%Y-%m-%d"), "command": "python benchmarks/cifar10_costs.py",
-                   "step_model": model, "steps": steps, "latency_ms": lat}
+                   "step_model": model, "steps": steps, "latency_order": "NB201Space.unique()",
+                   "latency": "batch-1 forward of the eval-mode network, median CPU time of 5 to 15 forwards "
+                              "on one thread (ms)", "latency_ms": lat}
             path = cifar10.costs_path()
             path.write_text(json.dumps(doc, separators=(",", ":")))
-            print(f"wrote {path} ({len(steps)} timed cells, {len(lat)} latencies)")
+            print(f"wrote {path} ({len(steps)} timed cells, {sum(v is not None for v in lat)} latencies)")
         return 0
     if a.phase in ("steps", "all"):
         measure_steps(space, _sample(unique, a.sample), out / "steps.jsonl")
     if a.phase in ("latency", "all"):
-        measure_latency(space, unique, out / "latency.jsonl")
+        measure_latency(space, unique, out / "latency.jsonl", a.repeats)
     return 0
 
 

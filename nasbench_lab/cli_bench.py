@@ -120,8 +120,8 @@ def cifar10_info_text(info: dict) -> str:
                      f"({c['machine']}): intercept {m['intercept'] * 1000:.1f} ms, per running edge {coef}; "
                      f"R^2 {m['r2']:.3f} (leave-one-out {m['r2_loo']:.3f}); median cell "
                      f"{c['median_cost_h']:.1f} h of that CPU")
-        lines.append(f"  latency: batch-1 CPU latency of {c['latency_cells']:,} cells, measured the same way "
-                     f"({c['command']})")
+        lines.append(f"  latency of {c['latency_cells']:,} cells, measured the same way ({c['command']}): "
+                     f"{c.get('latency') or 'batch-1 CPU latency'}")
     return "\n".join(lines)
 
 

@@ -40,6 +40,8 @@ from .table import TableError
 EPOCHS, TRAIN_IMAGES, BATCH = 200, 50_000, 256
 STEPS = EPOCHS * math.ceil(TRAIN_IMAGES / BATCH)
 COST_FEATURES = ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3", "skip_connect")
+CELLS = 6466
+"""Canonical NB201 cells (NB201Space.unique()): the length of every per-cell array."""
 
 
 def op_counts(arch: NB201Arch) -> dict:
@@ -98,7 +100,9 @@ def load_costs(path=None) -> dict | None:
         return None
     try:
         doc = json.loads(p.read_text())
-        doc["step_model"]["coef"], doc["latency_ms"]          # noqa: B018 (shape check)
+        doc["step_model"]["coef"]                             # noqa: B018 (shape check)
+        if not isinstance(doc["latency_ms"], list) or len(doc["latency_ms"]) != CELLS:
+            raise ValueError("latency list")
     except (ValueError, KeyError, TypeError):
         raise TableError(f"{p} is damaged; regenerate it with `python benchmarks/cifar10_costs.py --ship`") from None
     return doc
@@ -129,9 +133,8 @@ class Cifar10Table:
         self.costs = load_costs(costs)
         self._latency = None
         if self.costs is not None:
-            unique = [str(a) for a in self.space.unique()]
-            lat = self.costs["latency_ms"]
-            self._latency = np.array([lat.get(a, np.nan) for a in unique], np.float64)
+            # one per cell, in NB201Space.unique() order (None where not measured)
+            self._latency = np.array([np.nan if v is None else v for v in self.costs["latency_ms"]], np.float64)
         self._step: dict[int, float] = {}
 
     # ------------------------------------------------------------------ rows and truths
@@ -242,6 +245,7 @@ class Cifar10Table:
         if self.costs is not None:
             m = self.costs["step_model"]
             out["costs"] = {"step_model": m, "machine": self.costs.get("machine"), "steps_charged": STEPS,
+                            "latency": self.costs.get("latency"),
                             "command": self.costs.get("command"), "latency_cells": int(np.isfinite(self._latency).sum()),
                             "median_cost_h": float(np.median([predict_step(m, a) for a in self.space.unique()]))
                             * STEPS / 3600}
