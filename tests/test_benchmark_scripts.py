@@ -46,3 +46,16 @@ def test_depthwise_backward_plain_copy_has_no_lab_conv_left():
     net = db.networks(torch.device("cpu"), small=True)["darts"][0]
     assert any(isinstance(m, DepthwiseConv2d) for m in net.modules())
     assert not any(isinstance(m, DepthwiseConv2d) for m in db.plain(net).modules())
+
+
+def test_supernet_ground_truth_trains_scores_and_resumes(tmp_path):
+    sgt = _load("supernet_ground_truth")
+    out = tmp_path / "sgt.json"
+    args = ["--epochs", "1", "--train-subset", "128", "--val-subset", "128", "--cells", "2", "--out", str(out),
+            "--work", str(tmp_path / "work")]
+    assert sgt.main(args) == 0
+    first = json.loads(out.read_text())
+    assert len(first["cells"]["score"]) == 2 and first["settings"]["epochs"] == 1
+    assert sgt.main(args[:-4] + ["--cells", "3", "--out", str(out), "--work", str(tmp_path / "work")]) == 0
+    again = json.loads(out.read_text())                   # the first two kept, one more scored
+    assert again["cells"]["index"][:2] == first["cells"]["index"] and len(again["cells"]["score"]) == 3
