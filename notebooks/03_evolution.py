@@ -213,8 +213,8 @@ print("ahead of random search by (true accuracy, points):", ", ".join(f"{k} {v:+
 # Compare the two numbers per variant: where they are nearly equal, the pick was a cell trained only
 # once (5,116 of the 6,466 cells were), so its truth *is* the training it was chosen on, and the
 # noise could not fool the search there; notebook 06 measures the winner's curse on the cells trained
-# several times. With a real, trustworthy truth, evolution's lead over random search is the size of
-# the differences between the strategies of the NB201 paper's Table 5 (a few tenths of a point).
+# several times. Compare the printed lead over random search with the NB201 paper's Table 5, where
+# regularized evolution ends 0.22 points ahead of random search on CIFAR-10 (93.92 against 93.70 %).
 #
 # ## Exercises
 #
