@@ -90,6 +90,13 @@ print("spaces:    ", {n: nl.get_space(n).describe().get("size") for n in nl.list
 #
 # * **space / strategy / estimator / dataset / budget / device / seed**: the arguments of `search`.
 #   `device` can be `cpu`, `cuda` or `auto`.
+# * **estimator `table` + dataset**: look each cell up instead of training it. The dataset picks the
+#   truth: `cifar10` (every NB201 cell trained 200 epochs, AnalogNAS-Bench; two trainings of a cell
+#   agree with Kendall τ 0.90, so differences between strategies are real) or `fashion-mnist` (the
+#   laptop table: noisier, τ 0.27, but with learning curves, which successive halving and Hyperband
+#   need). The classroom presets say which one they use.
+# * **pace (s)**: at least this long per evaluation, so a run of instant table lookups can be watched
+#   (the presets on a table use 0.1 s); 0 runs as fast as possible.
 # * **strategy opts / estimator opts**: JSON objects, e.g. `{"population": 10, "sample": 3}` for
 #   `evolution`, `{"order": 2, "remedy": "darts-"}` for `darts`, `{"lam": 1.0}` for `proxyless`,
 #   `{"fidelity": {"epochs": 2, "train_subset": 4000}}` for `train`.
