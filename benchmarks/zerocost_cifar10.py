@@ -48,17 +48,7 @@ SKELETON = {"C": 16, "N": 5}
 BATCH = 64
 BATCH_SOURCES = {"fmnist": "64 Fashion-MNIST training images resized to 32x32, grey channel repeated x3",
                  "noise": "64 standard-normal 3x32x32 images, random labels"}
-# NAS-Bench-201 CIFAR-10, all 15,625 strings, against the final test accuracy (200 epochs).
-PUBLISHED = {
-    "synflow": ("spearman", 0.74, "Abdelfattah et al. 2021, Table 1"),
-    "jacob_cov": ("spearman", 0.73, "Abdelfattah et al. 2021, Table 1"),
-    "snip": ("spearman", 0.60, "Abdelfattah et al. 2021, Table 1"),
-    "grad_norm": ("spearman", 0.59, "Abdelfattah et al. 2021, Table 1"),
-    "grasp": ("spearman", 0.51, "Abdelfattah et al. 2021, Table 1"),
-    "fisher": ("spearman", 0.36, "Abdelfattah et al. 2021, Table 1"),
-    "naswot": ("kendall", 0.57, "Mellor et al. 2021"),
-    "params": ("spearman", 0.6, "about 0.6 (Ning et al. 2021: #params is a strong baseline)"),
-}
+PUBLISHED = zc.PUBLISHED                  # Abdelfattah et al. 2021, Mellor et al. 2021, #params
 
 
 def cifar_shaped_batch(kind: str, seed: int = 0) -> Splits:

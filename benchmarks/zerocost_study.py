@@ -46,17 +46,7 @@ from nasbench_lab.ranking import kendall_tau, spearman  # noqa: E402
 
 DEFAULT_OUT = ROOT / "nasbench_lab" / "bench" / "data" / "zerocost_laptop.json"
 
-# NAS-Bench-201 CIFAR-10, all 15,625 cells, against the final test accuracy (200 epochs).
-PUBLISHED = {
-    "synflow": ("spearman", 0.737, "Abdelfattah et al. 2021, Table 1"),
-    "jacob_cov": ("spearman", 0.731, "Abdelfattah et al. 2021, Table 1"),
-    "snip": ("spearman", 0.596, "Abdelfattah et al. 2021, Table 1"),
-    "grad_norm": ("spearman", 0.594, "Abdelfattah et al. 2021, Table 1"),
-    "grasp": ("spearman", 0.514, "Abdelfattah et al. 2021, Table 1"),
-    "fisher": ("spearman", 0.36, "Abdelfattah et al. 2021, Table 1"),
-    "naswot": ("kendall", 0.574, "Mellor et al. 2021"),
-    "params": ("spearman", 0.6, "about 0.6 (Ning et al. 2021: #params is a strong baseline)"),
-}
+PUBLISHED = zc.PUBLISHED
 
 
 def _targets(table: BenchTable) -> dict[str, np.ndarray]:
