@@ -250,7 +250,7 @@ def cmd_info(args) -> int:
             "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
             "cpu_threads": torch.get_num_threads(), "datasets": find_datasets(),
             "spaces": {n: get_space(n).describe() for n in list_spaces()},
-            "strategies": list_strategies(), "estimators": list_estimators()}
+            "strategies": list_strategies(), "estimators": list_estimators(), "tables": _tables()}
     if args.json:
         print(to_json(info))
         return 0
@@ -265,7 +265,23 @@ def cmd_info(args) -> int:
         print(f"  {name:8s} size {size if size is not None else '?'}; references: {', '.join(d.get('references', []))}")
     print("strategies: " + ", ".join(info["strategies"]))
     print("estimators: " + ", ".join(info["estimators"]))
+    print("tables (--estimator table --dataset D):")
+    for name, where in info["tables"].items():
+        print(f"  {name:14s} {where}")
     return 0
+
+
+def _tables() -> dict:
+    """Where each truth of the table estimator comes from, or what brings it."""
+    from .bench import default_path
+    from .bench.analognas import locate
+    out = {"fashion-mnist": f"the laptop table, {default_path()}" if default_path().is_file() else "not shipped"}
+    try:
+        _, version = locate()
+        out["cifar10"] = f"AnalogNAS-Bench (analog-nasbench {version}), 200 epochs per NB201 string"
+    except ValueError as exc:
+        out["cifar10"] = str(exc)
+    return out
 
 
 # ---------------------------------------------------------------------- executors and stored runs

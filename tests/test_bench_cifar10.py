@@ -347,3 +347,17 @@ def test_race_script_runs_and_tests_every_pair():
     assert [s["strategy"] for s in r["summary"]] and r["all_pairs"] == 3 and len(r["pairs"]) == 3
     assert 0.85 < r["noise_floor_tau"] < 0.95
     assert "significant pairs" in mod.text(r)
+
+
+def test_info_names_both_truths_and_what_brings_the_missing_one(monkeypatch, capsys):
+    from importlib import metadata
+    from nasbench_lab.cli import main
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "analog-nasbench" in out and "laptop table" in out
+
+    def gone(name):
+        raise metadata.PackageNotFoundError(name)
+    monkeypatch.setattr(metadata, "distribution", gone)
+    assert main(["info"]) == 0
+    assert "pip install analog-nasbench" in capsys.readouterr().out
