@@ -14,6 +14,15 @@ Kinds and their payloads (every event also carries ``run_id``, ``seq`` and ``tim
                   run's summed cost so far: what a time budget counts)
 ``epoch``         epoch, of (total epochs), train_loss, train_acc, val_acc, seconds; one-shot
                   strategies and the training loop emit it
+``progress``      epoch (the position in epochs: 0.25 is a quarter of the first; always below the next
+                  ``epoch`` event's number), step (within the epoch, from 1), steps (per epoch), of (total
+                  epochs), train_loss, train_acc (running, over this epoch's steps so far), seconds; every few
+                  steps of a one-shot search (the run's first step, then at most every ``progress_s`` seconds
+                  and 20 times an epoch; never an epoch's last step: its ``epoch`` event follows). It adds what
+                  the strategy moves within an epoch: DARTS and ProxylessNAS edges, ops, weights (as ``alphas``);
+                  ENAS, SPOS and ProxylessNAS arch (the path just trained); ENAS decisions, probs (the frozen
+                  controller's, along that path) and controller_step (updates so far). ``epoch``, ``alphas``
+                  and ``controller`` keep their meaning: one per epoch (per controller update)
 ``alphas``        epoch, edges (list of edge names), ops (list of op names), weights (one list of
                   softmaxed op weights per edge; for two-cell spaces a dict cell -> that structure),
                   derived (architecture string), skip_share (fraction of skip_connect in ``derived``)
@@ -45,8 +54,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-KINDS = ("run_started", "evaluation", "epoch", "alphas", "population", "controller", "ranking", "local", "predictor",
-         "rung", "zerocost", "stage", "run_finished", "run_failed")
+KINDS = ("run_started", "evaluation", "epoch", "progress", "alphas", "population", "controller", "ranking", "local",
+         "predictor", "rung", "zerocost", "stage", "run_finished", "run_failed")
 
 
 @dataclass(frozen=True)

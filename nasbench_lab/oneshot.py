@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import time
 
 import torch
 import torch.nn as nn
@@ -174,24 +175,73 @@ def weight_optimizer(net, lr: float, momentum: float, weight_decay: float, neste
 
 
 def train_uniform_epoch(net, opt, space, batches: Batches, prec: Precision, rng: random.Random,
-                        grad_clip: float | None = 5.0, stop=None) -> tuple[float, float, int]:
+                        grad_clip: float | None = 5.0, stop=None, progress: "Progress | None" = None,
+                        epoch: int = 0) -> tuple[float, float, int]:
     """One epoch of single-path training with paths drawn uniformly (SPOS, Guo et al. 2020): every
-    step trains one random architecture's path. Returns (mean loss, accuracy %, images)."""
+    step trains one random architecture's path. Returns (mean loss, accuracy %, images). ``progress``
+    (with ``epoch``, 0-based): report the running accuracy and the path just trained every few steps."""
     net.train()
     loss_sum = torch.zeros((), device=prec.device)
     correct = torch.zeros((), device=prec.device, dtype=torch.long)
     seen = 0
-    for _ in range(batches.steps_per_epoch):
+    for k in range(batches.steps_per_epoch):
         if stop is not None and stop.is_set():
             break
         xb, yb = batches.next()
-        loss, corr = path_step(net, opt, xb, yb, prec, grad_clip, arch=space.sample(rng))
+        arch = space.sample(rng)
+        loss, corr = path_step(net, opt, xb, yb, prec, grad_clip, arch=arch)
         loss_sum += loss * len(yb)
         correct += corr
         seen += len(yb)
+        if progress is not None and progress.due(epoch, k + 1):
+            progress.report(epoch, k + 1, loss_sum, correct, seen, arch=space.to_str(arch))
     if seen == 0:
         return float("nan"), float("nan"), 0
     return loss_sum.item() / seen, 100.0 * correct.item() / seen, seen
+
+
+# ---------------------------------------------------------------------- within-epoch progress
+PROGRESS_S = 2.0
+"""Default seconds between two ``progress`` events (the strategies' ``progress_s``)."""
+PROGRESS_PER_EPOCH = 20
+"""At most this many ``progress`` events in one epoch, however fast the steps."""
+
+
+class Progress:
+    """The ``progress`` events of one one-shot search: every few steps of an epoch, the position in
+    epochs (0.25: a quarter of the first), the running loss and accuracy of the epoch so far, and what
+    the strategy adds (alphas, the path just trained, the controller's probabilities).
+
+    Why: a classroom supernet epoch takes 10-60 s on a 2-core CPU and its ``epoch`` event comes at its
+    end, so a run showed nothing for that long. Why these rules: the run's first step reports at once
+    (the first live point); a later step reports once ``every_s`` seconds and ``1/PROGRESS_PER_EPOCH``
+    of an epoch have passed since the last report, so a fast GPU run (hundreds of steps a minute) emits a
+    few events an epoch, not one a step, and neither the store nor the plots are flooded. An epoch's
+    last step never reports: its ``epoch`` event follows at once. ``every_s`` None: no events at all.
+    """
+
+    def __init__(self, emit, epochs: int, steps: int, every_s: float | None, clock=time.perf_counter):
+        self.emit, self.epochs, self.steps, self.every_s, self.clock = emit, epochs, max(1, steps), every_s, clock
+        self.gap = max(1, math.ceil(self.steps / PROGRESS_PER_EPOCH))   # steps between two reports, at least
+        self.t0 = self._last_t = clock()
+        self._last = None                                               # global step of the last report
+
+    def due(self, epoch: int, step: int) -> bool:
+        """Whether step ``step`` (1-based) of epoch ``epoch`` (0-based) reports."""
+        if self.every_s is None or step >= self.steps:
+            return False
+        if self._last is None:
+            return True
+        return (epoch * self.steps + step - self._last >= self.gap
+                and self.clock() - self._last_t >= self.every_s)
+
+    def report(self, epoch: int, step: int, loss_sum, correct, seen: int, **extra) -> None:
+        """Emit ``progress``; ``loss_sum`` and ``correct`` are the epoch's sums so far (tensors or numbers:
+        why here and not per step: reading a device tensor waits for the device)."""
+        self._last, self._last_t = epoch * self.steps + step, self.clock()
+        self.emit("progress", epoch=round(epoch + step / self.steps, 4), step=step, steps=self.steps,
+                  of=self.epochs, train_loss=float(loss_sum) / seen, train_acc=100.0 * float(correct) / seen,
+                  seconds=self._last_t - self.t0, **extra)
 
 
 # ---------------------------------------------------------------------- scoring with inherited weights
@@ -289,10 +339,16 @@ def trend(values: list, window: int = 3) -> float:
     return sum((i - mx) * (y - my) for i, y in enumerate(v)) / sum((i - mx) ** 2 for i in range(len(v)))
 
 
+@torch.no_grad()
+def alpha_fields(net, weights=None) -> dict:
+    """``edges``, ``ops`` and ``weights`` of the alphas payload (``progress`` events carry them too)."""
+    w = arch_weights(net) if weights is None else weights
+    names = net.edge_names() if hasattr(net, "edge_names") else net.block_names()
+    return {"edges": list(names), "ops": list(net.op_names()), "weights": to_lists(w)}
+
+
 def emit_alphas(emit, net, space, epoch: int, arch, shares: list, weights=None, **extra) -> None:
     """Emit the ``alphas`` event of one epoch. ``arch`` is the derived architecture, ``shares`` the skip
     shares so far (this epoch's last); the payload adds ``skip_trend``, their recent slope per epoch."""
-    w = arch_weights(net) if weights is None else weights
-    names = net.edge_names() if hasattr(net, "edge_names") else net.block_names()
-    emit("alphas", epoch=epoch, edges=list(names), ops=list(net.op_names()), weights=to_lists(w),
-         derived=space.to_str(arch), skip_share=shares[-1], skip_trend=round(trend(shares), 6), **extra)
+    emit("alphas", epoch=epoch, **alpha_fields(net, weights), derived=space.to_str(arch), skip_share=shares[-1],
+         skip_trend=round(trend(shares), 6), **extra)

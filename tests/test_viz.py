@@ -348,8 +348,11 @@ def test_alphas_from_a_real_darts_run():
     g = viz.alpha_graph(last["edges"], last["ops"], last["weights"])
     derived = get_space("nb201").from_str(last["derived"])
     assert [g.edges[u, v]["op"] for u, v in ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))] == list(derived.ops)
-    s = viz.alpha_evolution_spec(log.events)
+    s = viz.alpha_evolution_spec(log.events, within_epoch=False)
     assert len(s["data"]) == 6 * (5 + 1) and all(t["x"] == [1, 2] for t in s["data"])
+    # by default the lines also pass through the alphas of the progress events, at fractional epochs
+    lines = [t for t in viz.alpha_evolution_spec(log.events)["data"] if t["legendgroup"] != "uniform"]
+    assert all(t["x"] == sorted(t["x"]) and {1, 2} <= set(t["x"]) and 0 < t["x"][0] < 1 for t in lines)
     assert len(viz.alpha_slider_spec(log.events)["frames"]) == 2
 
 

@@ -116,3 +116,46 @@ def controller_stream(steps=10, n_decisions=6, n_choices=5, seed=0, with_choices
                  [f"d{k}" for k in range(6, n_decisions)], probs=probs, reward_mean=reward, baseline=baseline,
                  entropy=ent, **extra)
     return log.events
+
+
+def progress_stream(epochs=2, steps=8, every=2, darts=False, probs=False, finish_last=True, seed=0):
+    """A one-shot search as it streams (issue 30): within each epoch a ``progress`` event every ``every``
+    steps (running accuracy, the alphas so far, a path; the controller's probabilities with ``probs``),
+    then the epoch's ``epoch`` and ``alphas`` events; ``finish_last=False`` ends inside the last epoch."""
+    rng = random.Random(seed)
+    bus, log = _bus()
+    ops = DARTS_OPS if darts else NB201_OPS
+    edges = DARTS_EDGES if darts else NB201_EDGES
+    cells = ("normal", "reduce") if darts else (None,)
+    logits = {c: [[rng.gauss(0, 0.1) for _ in ops] for _ in edges] for c in cells}
+    bus.emit("run_started", space="darts" if darts else "nb201", strategy="enas" if probs else "darts",
+             estimator="train", budget=epochs, seed=seed, config={})
+
+    def weights():
+        w = {c: [_softmax(r) for r in logits[c]] for c in cells}
+        return w if darts else w[None]
+
+    for ep in range(epochs):
+        for step in range(1, steps + 1):
+            for c in cells:
+                for row in logits[c]:
+                    row[ops.index("skip_connect")] += 0.4 / steps
+            if step % every or step == steps:
+                continue
+            extra = ({"decisions": [f"edge {e} op" for e in NB201_EDGES], "probs": [_softmax([0.1 * ep, 0, 0, 0, 0])
+                                                                                    for _ in NB201_EDGES],
+                      "controller_step": ep} if probs else {"edges": edges, "ops": ops, "weights": weights()})
+            bus.emit("progress", epoch=round(ep + step / steps, 4), step=step, steps=steps, of=epochs,
+                     train_loss=2.0, train_acc=20 + 10 * ep + step, seconds=1.0, arch="|skip_connect~0|", **extra)
+        if ep == epochs - 1 and not finish_last:
+            break
+        bus.emit("epoch", epoch=ep + 1, of=epochs, train_loss=1.5, train_acc=30 + 10 * ep, val_acc=25 + 10 * ep,
+                 seconds=1.0)
+        if probs:
+            bus.emit("controller", step=ep + 1, decisions=[f"edge {e} op" for e in NB201_EDGES],
+                     probs=[_softmax([0.1 * (ep + 1), 0, 0, 0, 0]) for _ in NB201_EDGES], reward_mean=0.3,
+                     baseline=0.3, entropy=1.5)
+        else:
+            bus.emit("alphas", epoch=ep + 1, edges=edges, ops=ops, weights=weights(), derived="(derived)",
+                     skip_share=0.2)
+    return log.events

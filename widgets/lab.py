@@ -159,6 +159,7 @@ class Lab(LabControls):
         self._epoch = None                  # the last epoch event: (epoch, of), for the heartbeat
         self._estimate = None               # run_started's estimated_seconds (large multi-trial budgets)
         self._step = None                   # the candidate's training step: (epoch, step, of), for the heartbeat
+        self._progress = None               # a one-shot search's last progress event since its last epoch
         self._t0 = self._cand_t0 = 0.0
         self.result = None
         self.errors: list[str] = []
@@ -212,7 +213,7 @@ class Lab(LabControls):
             if hasattr(p, "space"):
                 p.space = params["space"]
         self._seen_kinds, self._counts, self._best, self.result = set(), {"evaluation": 0, "epoch": 0}, None, None
-        self._epoch, self._estimate, self._step = None, None, None
+        self._epoch, self._estimate, self._step, self._progress = None, None, None, None
         self._set_tabs(self._tabs_for_strategy())
         self.progress.max, self.progress.value, self.progress.bar_style = params["budget"], 0, ""
         self._stop_flag = StopFlag()
@@ -306,7 +307,9 @@ class Lab(LabControls):
                     self._best = (p.get("best_arch"), p.get("best_val_acc"))
                     self._epoch, self._step, self._cand_t0 = None, None, time.perf_counter()
                 elif kind == "epoch":
-                    self._epoch = (p.get("epoch"), p.get("of"))
+                    self._epoch, self._progress = (p.get("epoch"), p.get("of")), None
+                elif kind == "progress":
+                    self._progress = p
             for panel in self.panels.values():
                 panel.on_event(ev, redraw=False)
         except Exception as exc:  # noqa: BLE001 - shown in the widget
@@ -337,16 +340,20 @@ class Lab(LabControls):
         if counts is None:
             with self._lock:
                 counts, best = dict(self._counts), self._best
-        epoch = self._epoch
+        epoch, prog = self._epoch, self._progress
         done = counts["evaluation"]
-        one_shot = counts["epoch"] > 0 and self.strategy.value in ONE_SHOT
+        one_shot = (counts["epoch"] > 0 or prog is not None) and self.strategy.value in ONE_SHOT
         self.progress.value = min(self.progress.max, counts["epoch"] if one_shot and not done else done)
         now = time.perf_counter()
         secs = now - self._t0
         best_txt = f", best {best[1]:.2f}" if best and best[1] is not None else ""
         if one_shot and not done:
-            of = f"/{epoch[1]}" if epoch and epoch[1] else ""
+            total = epoch[1] if epoch and epoch[1] else (prog or {}).get("of")
+            of = f"/{total}" if total else ""
             what = f"supernet epoch {counts['epoch']}{of}"
+            if prog is not None and isinstance(prog.get("train_acc"), (int, float)):    # within the next epoch
+                what += (f" (epoch {counts['epoch'] + 1}: step {prog.get('step')}/{prog.get('steps')}, "
+                         f"train acc {prog['train_acc']:.1f} %)")
         else:
             what = f"{done}/{self.progress.max} evaluations"
         if self.state == "running":

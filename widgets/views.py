@@ -33,9 +33,10 @@ def _space_of(events, default=None):
 
 
 class HistoryView(View):
-    """Every evaluation and the best so far; supernet epochs for one-shot strategies."""
+    """Every evaluation and the best so far; supernet epochs for one-shot strategies, with their running
+    accuracy within an epoch (``progress``) at fractional epochs."""
 
-    kinds = ("evaluation", "epoch")
+    kinds = ("evaluation", "epoch", "progress")
     title = "History"
 
     def spec(self) -> dict:
@@ -88,9 +89,13 @@ class DagView(View):
 
 
 class AlphaView(View):
-    """Alpha evolution per edge, and the alpha-weighted DAG at the epoch chosen on a slider."""
+    """Alpha evolution per edge, and the alpha-weighted DAG at the epoch chosen on a slider.
 
-    kinds = ("alphas",)
+    The lines also pass through the alphas of ``progress`` events (within an epoch); the slider stays on
+    whole epochs (``alphas`` events), and while it follows the newest the DAG shows the newest snapshot,
+    within an epoch too."""
+
+    kinds = ("alphas", "progress")
     title = "Alphas"
 
     def _build(self) -> None:
@@ -118,19 +123,28 @@ class AlphaView(View):
     def epochs(self) -> list:
         return [p.get("epoch", k) for k, p in enumerate(records(self.events(), "alphas"))]
 
+    def newest(self) -> dict | None:
+        """The newest alphas: of an ``alphas`` event, or of a ``progress`` event that came after it."""
+        newest = None
+        for item in self.events():
+            kind, p = as_record(item)
+            if kind == "alphas" or (kind == "progress" and p.get("weights")):
+                newest = p
+        return newest
+
     def _draw_dag(self) -> None:
         snaps = records(self.events(), "alphas")
-        if not snaps:
+        snap = self.newest()
+        if snap is None:
             self.dag_pane.show(empty_spec("the cell as the alphas shape it appears here", 260))
             return
-        snap = snaps[-1]
-        if self.selected_epoch is not None and not (self.follow is not None and self.follow.value):
+        if snaps and self.selected_epoch is not None and not (self.follow is not None and self.follow.value):
             snap = next((p for p in snaps if p.get("epoch") == self.selected_epoch), snap)
         self.dag_pane.show(viz.alpha_dag_spec(snap))
 
     def spec(self) -> dict:
         evs = self.events()
-        if not records(evs, "alphas"):
+        if self.newest() is None:
             return empty_spec("alphas appear here once a differentiable strategy (darts, proxyless) runs")
         return viz.alpha_evolution_spec(evs)
 
@@ -186,9 +200,10 @@ class PopulationView(View):
 
 
 class ControllerView(View):
-    """RL controller: choice probabilities per decision, reward vs baseline, entropy."""
+    """RL controller: choice probabilities per decision, reward vs baseline, entropy (ENAS: from step 0,
+    the policy its ``progress`` events report before the first update)."""
 
-    kinds = ("run_started", "controller")
+    kinds = ("run_started", "controller", "progress")
     title = "Controller"
 
     def __init__(self, space=None, max_decisions: int = 12, **kw):
@@ -197,7 +212,7 @@ class ControllerView(View):
 
     def spec(self) -> dict:
         evs = self.events()
-        if not records(evs, "controller"):
+        if not records(evs, "controller") and not any(p.get("probs") for p in records(evs, "progress")):
             return empty_spec("controller probabilities (reinforce, enas) appear here")
         space = _space_of(evs, self.space)
         try:

@@ -12,7 +12,8 @@ space: top-2 inputs per node, ``none`` excluded).
 The skip-connection collapse (Zela et al., "Understanding and Robustifying DARTS", ICLR 2020; NB201
 reports DARTS ending at the all-skip cell, 54.30 %): skip connections win the softmax because they
 make the supernet easy to train, not because the derived network is good. Every epoch this file emits
-the alphas, the derived cell, its skip share and the share's trend, and flags ``collapsed``. Remedies
+the alphas, the derived cell, its skip share and the share's trend, and flags ``collapsed`` (and every
+few steps the alphas so far, in ``progress`` events: the lines move within an epoch). Remedies
 (``remedy=``):
 
 * ``early_stop``: stop once the derived cell has too many skips and keep the cell of the epoch before
@@ -38,9 +39,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..oneshot import (Batches, Precision, accuracy, arch_weights, build_supernet, check, context_data,
-                       cosine_lr, derive, emit_alphas, make_config, resolve_scale, scoring_stage, set_lr,
-                       skeleton_for, skip_share, subset_size)
+from ..oneshot import (PROGRESS_S, Batches, Precision, Progress, accuracy, alpha_fields, arch_weights,
+                       build_supernet, check, context_data, cosine_lr, derive, emit_alphas, make_config,
+                       resolve_scale, scoring_stage, set_lr, skeleton_for, skip_share, subset_size)
 from .base import OneShotStrategy
 
 REMEDIES = ("none", "early_stop", "darts-")
@@ -94,6 +95,8 @@ class DartsConfig:
     """PC-DARTS K (DARTS space): each edge mixes 1/K of its channels (paper: 4); 1 is plain DARTS."""
     edge_normalization: bool | None = None
     """PC-DARTS edge normalisation (per-edge betas); None: on exactly when partial_channels > 1."""
+    progress_s: float | None = PROGRESS_S
+    """Seconds between within-epoch progress events (running accuracy, alphas so far); None: epoch ends only."""
 
     def __post_init__(self):
         check(self.order in (1, 2), f"order must be 1 or 2, got {self.order!r}")
@@ -101,6 +104,7 @@ class DartsConfig:
         check(self.batch_size >= 1 and self.eval_subset >= 1, "batch_size and eval_subset must be >= 1")
         check(self.lr > 0 and self.arch_lr > 0, "lr and arch_lr must be positive")
         check(self.fd_epsilon > 0, f"fd_epsilon must be positive, got {self.fd_epsilon}")
+        check(self.progress_s is None or self.progress_s >= 0, f"progress_s must be >= 0, got {self.progress_s}")
         check(isinstance(self.partial_channels, int) and not isinstance(self.partial_channels, bool)
               and self.partial_channels >= 1, f"partial_channels must be an integer >= 1, got {self.partial_channels!r}")
         self.arch_betas = tuple(self.arch_betas)
@@ -211,6 +215,8 @@ class DartsSearch(OneShotStrategy):
         es_limit = cfg.es_skip_share if cfg.es_skip_share is not None else (0.25 if space.name == "darts" else 0.5)
         bilevel = Bilevel(net, cfg, prec)
         epochs, shares, previous, t0 = ctx.budget, [], None, time.perf_counter()
+        # why every few steps: an epoch can take a minute on a CPU; the alphas move within it (oneshot.Progress)
+        progress = Progress(ctx.emit, epochs, train.steps_per_epoch, cfg.progress_s)
         self.history = []                              # derived architecture per epoch (for notebooks)
         self.supernet = net                            # kept for notebooks (inspect, re-derive)
         for epoch in range(epochs):
@@ -221,7 +227,7 @@ class DartsSearch(OneShotStrategy):
                 bilevel.beta = cfg.aux_skip_beta * (1 - epoch / epochs)
             net.train()
             loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
-            for _ in range(train.steps_per_epoch):
+            for k in range(train.steps_per_epoch):
                 if ctx.stop.is_set():
                     break
                 (xt, yt), (xv, yv) = train.next(), val.next()
@@ -229,6 +235,8 @@ class DartsSearch(OneShotStrategy):
                 loss_sum += loss * len(yt)
                 correct += corr
                 seen += len(yt)
+                if progress.due(epoch, k + 1):
+                    progress.report(epoch, k + 1, loss_sum, correct, seen, **alpha_fields(net))
             if seen == 0 or ctx.stop.is_set():
                 break                                  # Stop mid-epoch: no accuracy pass, derive at once
             mean_loss = loss_sum.item() / seen

@@ -26,8 +26,8 @@ from typing import Literal
 import torch
 import torch.nn as nn
 
-from ..oneshot import (Batches, Precision, build_supernet, check, context_data, cosine_lr, make_config,
-                       path_step, resolve_scale, scoring_stage, set_lr, skeleton_for, subset_size,
+from ..oneshot import (PROGRESS_S, Batches, Precision, Progress, build_supernet, check, context_data, cosine_lr,
+                       make_config, path_step, resolve_scale, scoring_stage, set_lr, skeleton_for, subset_size,
                        weight_optimizer)
 from .base import OneShotStrategy
 
@@ -78,8 +78,11 @@ class EnasConfig:
     """Distinct best architectures returned for the estimator."""
     amp: bool | None = None
     """bf16 autocast for the supernet (None: on for CUDA)."""
+    progress_s: float | None = PROGRESS_S
+    """Seconds between within-epoch progress events (running accuracy, sampled path); None: epoch ends only."""
 
     def __post_init__(self):
+        check(self.progress_s is None or self.progress_s >= 0, f"progress_s must be >= 0, got {self.progress_s}")
         check(self.hidden >= 1 and self.batch_size >= 1 and self.reward_batch >= 1, "hidden and batch sizes must be >= 1")
         check(self.top_k >= 1, f"top_k must be >= 1, got {self.top_k}")
         check(0 <= self.baseline_decay < 1, f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
@@ -160,20 +163,28 @@ class ENAS(OneShotStrategy):
 
         baseline, t0, updates = None, time.perf_counter(), 0
         epochs = ctx.budget
+        names = [d.name for d in decisions]
+        # why every few steps: the shared-weight pass of an epoch can take a minute on a CPU (oneshot.Progress)
+        progress = Progress(ctx.emit, epochs, train.steps_per_epoch, cfg.progress_s)
         for epoch in range(epochs):
             if ctx.stop.is_set():
                 break
             set_lr(w_opt, cosine_lr(cfg.lr, cfg.lr_min, epoch, epochs))
             net.train()
             loss_sum, correct, seen = 0.0, 0, 0
-            for _ in range(train.steps_per_epoch):
+            for k in range(train.steps_per_epoch):
                 if ctx.stop.is_set():
                     break
                 with torch.no_grad():
-                    arch = space.from_decisions(ctrl(gen)[0])
+                    idx, _, _, probs = ctrl(gen)
+                    arch = space.from_decisions(idx)
                 xb, yb = train.next()
                 loss, corr = path_step(net, w_opt, xb, yb, prec, cfg.grad_clip, arch=arch)
                 loss_sum, correct, seen = loss_sum + loss * len(yb), correct + corr, seen + len(yb)
+                if progress.due(epoch, k + 1):
+                    # the controller is frozen in this phase: its probabilities are those of the last update
+                    progress.report(epoch, k + 1, loss_sum, correct, seen, arch=space.to_str(arch),
+                                    decisions=names, probs=probs, controller_step=updates)
             epoch_rewards = []
             for _ in range(steps):
                 if ctx.stop.is_set():
@@ -191,7 +202,7 @@ class ENAS(OneShotStrategy):
                 c_opt.step()
                 updates += 1
                 epoch_rewards += rewards
-                ctx.emit("controller", step=updates, decisions=[d.name for d in decisions], probs=probs,
+                ctx.emit("controller", step=updates, decisions=names, probs=probs,
                          reward_mean=sum(rewards) / len(rewards), baseline=baseline, entropy=sum(ents) / len(ents))
             if seen:
                 ctx.emit("epoch", epoch=epoch + 1, of=epochs, train_loss=float(loss_sum) / seen,

@@ -25,9 +25,9 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..oneshot import (Batches, Precision, accuracy, arch_weights, build_supernet, check, context_data, cosine_lr,
-                       derive, emit_alphas, make_config, path_step, resolve_scale, scoring_stage, set_lr,
-                       skeleton_for, skip_share, subset_size, weight_optimizer)
+from ..oneshot import (PROGRESS_S, Batches, Precision, Progress, accuracy, alpha_fields, arch_weights,
+                       build_supernet, check, context_data, cosine_lr, derive, emit_alphas, make_config, path_step,
+                       resolve_scale, scoring_stage, set_lr, skeleton_for, skip_share, subset_size, weight_optimizer)
 from .base import OneShotStrategy
 
 # why a tiny but nonzero gate on the inactive sampled path: the supernet runs only ops with a nonzero
@@ -70,8 +70,11 @@ class ProxylessConfig:
     """Timed repeats per table entry when measuring."""
     amp: bool | None = None
     """bf16 autocast (None: on for CUDA)."""
+    progress_s: float | None = PROGRESS_S
+    """Seconds between within-epoch progress events (running accuracy, alphas, sampled path); None: epoch ends only."""
 
     def __post_init__(self):
+        check(self.progress_s is None or self.progress_s >= 0, f"progress_s must be >= 0, got {self.progress_s}")
         check(self.lam >= 0, f"lam must be >= 0, got {self.lam}")
         check(self.batch_size >= 1 and self.eval_subset >= 1, "batch_size and eval_subset must be >= 1")
         check(self.warmup_epochs >= 0 and self.latency_repeats >= 1, "warmup_epochs >= 0, latency_repeats >= 1")
@@ -155,20 +158,25 @@ class ProxylessNAS(OneShotStrategy):
             a_opt.step()
 
         t0, epochs, shares = time.perf_counter(), ctx.budget, []
+        # why every few steps: an epoch can take a minute on a CPU; the alphas move within it (oneshot.Progress)
+        progress = Progress(ctx.emit, epochs, train.steps_per_epoch, cfg.progress_s)
         for epoch in range(epochs):
             if ctx.stop.is_set():
                 break
             set_lr(w_opt, cosine_lr(cfg.lr, 0.0, epoch, epochs))
             loss_sum, correct, seen = 0.0, 0, 0
-            for _ in range(train.steps_per_epoch):
+            for k in range(train.steps_per_epoch):
                 if ctx.stop.is_set():
                     break
                 net.train()
                 xb, yb = train.next()
-                loss, corr = path_step(net, w_opt, xb, yb, prec, cfg.grad_clip, arch=sampled_arch())
+                path = sampled_arch()
+                loss, corr = path_step(net, w_opt, xb, yb, prec, cfg.grad_clip, arch=path)
                 loss_sum, correct, seen = loss_sum + loss * len(yb), correct + corr, seen + len(yb)
                 if epoch >= cfg.warmup_epochs:
                     alpha_step(*val.next())
+                if progress.due(epoch, k + 1):
+                    progress.report(epoch, k + 1, loss_sum, correct, seen, arch=space.to_str(path), **alpha_fields(net))
             if not seen or ctx.stop.is_set():
                 break                                  # Stop mid-epoch: no accuracy pass, derive at once
             arch = derive(net)

@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from ..oneshot import (Batches, Precision, accuracy, build_supernet, check, context_data, cosine_lr, make_config,
-                       recalibrate_bn, resolve_scale, scoring_stage, set_lr, skeleton_for, subset_size,
-                       train_uniform_epoch, weight_optimizer)
+from ..oneshot import (PROGRESS_S, Batches, Precision, Progress, accuracy, build_supernet, check, context_data,
+                       cosine_lr, make_config, recalibrate_bn, resolve_scale, scoring_stage, set_lr, skeleton_for,
+                       subset_size, train_uniform_epoch, weight_optimizer)
 from .base import OneShotStrategy
 
 
@@ -65,8 +65,11 @@ class SposConfig:
     """Distinct best candidates returned for re-training from scratch."""
     amp: bool | None = None
     """bf16 autocast (None: on for CUDA)."""
+    progress_s: float | None = PROGRESS_S
+    """Seconds between within-epoch progress events (running accuracy, sampled path); None: epoch ends only."""
 
     def __post_init__(self):
+        check(self.progress_s is None or self.progress_s >= 0, f"progress_s must be >= 0, got {self.progress_s}")
         check(self.population >= 2 and self.generations >= 1, "population must be >= 2 and generations >= 1")
         check(1 <= self.parents <= self.population, f"parents must be in 1..population, got {self.parents}")
         check(0 <= self.crossover_share <= 1, f"crossover_share must be in [0, 1], got {self.crossover_share}")
@@ -97,11 +100,13 @@ class SPOS(OneShotStrategy):
 
         # ---- stage 1: uniform single-path supernet training (budget = epochs)
         t0, epochs = time.perf_counter(), ctx.budget
+        progress = Progress(ctx.emit, epochs, train.steps_per_epoch, cfg.progress_s)   # the paths as they are drawn
         for epoch in range(epochs):
             if ctx.stop.is_set():
                 break
             set_lr(opt, cosine_lr(cfg.lr, 0.0, epoch, epochs))
-            loss, acc, seen = train_uniform_epoch(net, opt, space, train, prec, rng, cfg.grad_clip, ctx.stop)
+            loss, acc, seen = train_uniform_epoch(net, opt, space, train, prec, rng, cfg.grad_clip, ctx.stop,
+                                                  progress, epoch)
             if not seen or ctx.stop.is_set():
                 break                                 # Stop mid-epoch: no accuracy pass
             probe = space.sample(rng)                 # one random path, batch statistics: a cheap progress signal

@@ -13,12 +13,16 @@ from .dag import alpha_dag_spec
 from .records import alpha_history, records
 
 _CELL_NAMES = {"normal": "normal", "reduce": "reduce", "cell": ""}
+WITHIN_EPOCH_POINTS = 100
+"""The most within-epoch snapshots (``progress`` events) drawn on the lines besides the epochs' own."""
 
 
 def alpha_evolution_spec(events, cell: str | None = None, edges: list | None = None, cols: int | None = None,
-                         title: str | None = None) -> dict:
-    """One small panel per edge (all cells, or only ``cell``), one line per op: weight vs epoch."""
-    hist = alpha_history(events)
+                         title: str | None = None, within_epoch: bool = True) -> dict:
+    """One small panel per edge (all cells, or only ``cell``), one line per op: weight vs epoch.
+    ``within_epoch``: the lines also pass through the alphas of ``progress`` events (fractional epochs),
+    so they move during an epoch and the first points come after a few steps, not after an epoch."""
+    hist = alpha_history(events, within_epoch=within_epoch, limit=WITHIN_EPOCH_POINTS)
     cells = [cell] if cell is not None else list(hist)
     if cell is not None and cell not in hist:
         raise ValueError(f"no alphas for cell {cell!r}; cells seen: {', '.join(hist) or 'none'}")

@@ -24,9 +24,13 @@ def _choice_names(h: dict, choices, space, n_dec: int) -> list:
 
 
 def controller_spec(events, choices=None, space=None, max_decisions: int = 12, cols: int = 3,
-                    title: str | None = None) -> dict:
-    """``choices``: names per decision (else the events' own, else ``space.decisions()``, else indices)."""
-    h = controller_history(events)
+                    title: str | None = None, within_epoch: bool = True) -> dict:
+    """``choices``: names per decision (else the events' own, else ``space.decisions()``, else indices).
+    ``within_epoch``: ENAS' ``progress`` events give step 0, the policy before its first update (ENAS
+    trains the shared weights first), so the panel has its first point after one step."""
+    h = controller_history(events, within_epoch=within_epoch)
+    # why markers while there is one step: a line through one point is not drawn
+    mode = "lines" if len(h["steps"]) > 1 else "lines+markers"
     probs = h["probs"]
     n_dec = max([len(p) for p in probs] + [len(h["decisions"])])
     names = _choice_names(h, choices, space, n_dec)
@@ -50,7 +54,7 @@ def controller_spec(events, choices=None, space=None, max_decisions: int = 12, c
             colour = op_colour(label) if names[d] else series_colour(c)
             ys = [p[d][c] if d < len(p) and c < len(p[d]) else None for p in probs]
             panel_ys += ys
-            data.append({"type": "scatter", "mode": "lines", "x": h["steps"], "y": ys, "name": label,
+            data.append({"type": "scatter", "mode": mode, "x": h["steps"], "y": ys, "name": label,
                          "legendgroup": label, "showlegend": label not in legend_done, "xaxis": axis_ref("x", k),
                          "yaxis": axis_ref("y", k), "line": {"color": colour, "width": 1.8},
                          "hovertemplate": f"{label}<br>step %{{x}}: %{{y:.3f}}<extra></extra>"})

@@ -5,7 +5,7 @@ confidence band over seeds, as in the NAS-Bench-201 and NATS-Bench papers' compa
 from __future__ import annotations
 
 from ._spec import BEST, axis_name, axis_ref, base_layout, grid, rgba, series_colour, spec, to_figure
-from .records import anytime_curve, band, best_so_far, epoch_rows, evaluation_rows
+from .records import anytime_curve, band, best_so_far, epoch_rows, evaluation_rows, progress_rows
 
 
 def _zoom_past_outliers(layout: dict, values: list) -> None:
@@ -29,17 +29,48 @@ def _zoom_past_outliers(layout: dict, values: list) -> None:
         "showarrow": False, "font": {"size": 11, "color": "#666"}, "bgcolor": "rgba(255,255,255,0.85)"})
 
 
+def _running(progress: list, epochs: list) -> tuple[list, list, list]:
+    """x, y and hover text of the running training accuracy within epochs (``progress`` events): one
+    segment per epoch, ended at that epoch's own ``epoch`` point when it has one, a gap between epochs.
+    Why segments: the running accuracy starts afresh each epoch, a line across epochs would be a lie."""
+    ends = {r.get("epoch"): r.get("train_acc") for r in epochs}
+    xs, ys, text, current = [], [], [], None
+
+    def close(k):
+        if k is not None and ends.get(k + 1) is not None:
+            xs.append(k + 1), ys.append(ends[k + 1]), text.append(f"epoch {k + 1}: train_acc {ends[k + 1]:.2f}")
+        xs.append(None), ys.append(None), text.append("")
+
+    for r in progress:
+        e = r.get("epoch")
+        if not isinstance(e, (int, float)):
+            continue
+        if current is not None and int(e) != current:
+            close(current)
+        current = int(e)
+        acc = r.get("train_acc")
+        what = f"epoch {e:.2f} (step {r.get('step')}/{r.get('steps')})<br>running train_acc " + \
+            (f"{acc:.2f}" if isinstance(acc, (int, float)) else "-")
+        xs.append(e), ys.append(acc), text.append(what + (f"<br>path {r['arch']}" if r.get("arch") else ""))
+    if current is not None:
+        close(current)
+    return xs[:-1], ys[:-1], text[:-1]
+
+
 def history_spec(events, title: str | None = None, y: str = "val_acc") -> dict:
     """Evaluations (points) and the best so far (step line); a second panel with the ``epoch`` events
-    (supernet training of one-shot strategies) when there are any."""
+    (supernet training of one-shot strategies) when there are any, and the running training accuracy
+    within each epoch (``progress`` events, at fractional epochs: 0.25, 0.5, ...), so a one-shot run
+    shows its first point after a step, not after its first epoch."""
     evals = evaluation_rows(events)
     epochs = epoch_rows(events)
-    rows = 2 if epochs else 1
-    titles = ["evaluations", "training epochs"] if epochs else None
+    progress = progress_rows(events)
+    rows = 2 if epochs or progress else 1
+    titles = ["evaluations", "training epochs"] if rows == 2 else None
     best = evals[-1].get("best_val_acc") if evals else None
     head = title or (f"history — {len(evals)} evaluations" + (f", best {best:.2f}" if best is not None else ""))
     layout = base_layout(head, height=340 if rows == 1 else 560)
-    layout.update(grid(rows, 1, titles, vspace=0.22, top=0.95 if epochs else 1.0))
+    layout.update(grid(rows, 1, titles, vspace=0.22, top=0.95 if rows == 2 else 1.0))
     xs = [r["index"] + 1 for r in evals]
     def score(v):                                  # 55.43, not 55.430228 (None stays readable)
         return f"{v:.2f}" if isinstance(v, (int, float)) else str(v)
@@ -54,12 +85,18 @@ def history_spec(events, title: str | None = None, y: str = "val_acc") -> dict:
     layout["xaxis"].update({"title": {"text": "evaluation"}})
     layout["yaxis"].update({"title": {"text": y}})
     _zoom_past_outliers(layout, [r.get(y) for r in evals])
-    if epochs:
+    if rows == 2:
         ex = [r.get("epoch") for r in epochs]
         for k, (key, colour) in enumerate((("train_acc", "#9467bd"), ("val_acc", "#d62728"))):
             data.append({"type": "scatter", "mode": "lines+markers", "x": ex, "y": [r.get(key) for r in epochs],
                          "name": f"epoch {key}", "xaxis": axis_ref("x", 1), "yaxis": axis_ref("y", 1),
                          "line": {"color": colour}, "marker": {"size": 4}})
+        if progress:
+            px, py, ptext = _running(progress, epochs)
+            data.append({"type": "scatter", "mode": "lines+markers", "x": px, "y": py, "text": ptext,
+                         "hoverinfo": "text", "name": "train_acc within the epoch (running)",
+                         "xaxis": axis_ref("x", 1), "yaxis": axis_ref("y", 1),
+                         "line": {"color": "#9467bd", "width": 1, "dash": "dot"}, "marker": {"size": 3}})
         layout[axis_name("x", 1)].update({"title": {"text": "epoch"}})
     return spec(data, layout)
 

@@ -279,6 +279,9 @@ def alpha_dag_spec(snapshot: dict, title: str | None = None, show_labels: bool =
         g = nx.union(g, nx.relabel_nodes(sub, {n: (cell, n) for n in sub.nodes}) if cell else sub)
     if title is None:
         title = f"alphas at epoch {snapshot.get('epoch', '?')}"
+        if snapshot.get("step") is not None and isinstance(snapshot.get("epoch"), (int, float)):
+            # a ``progress`` snapshot: within an epoch
+            title = f"alphas at epoch {snapshot['epoch']:.2f} (step {snapshot['step']}/{snapshot.get('steps')})"
         if snapshot.get("skip_share") is not None:
             title += f" — skip_connect share {snapshot['skip_share']:.2f}"
     return graph_spec(g, title, edge_style=alpha_edge_style, show_labels=show_labels, per_edge=per_edge)

@@ -129,14 +129,33 @@ def band(curves: list[tuple[list, list]], grid: list[float] | None = None, z: fl
     return {"x": list(grid), "mean": mean, "lo": lo, "hi": hi, "n": n}
 
 
-def alpha_history(events: Iterable) -> dict:
+def alpha_history(events: Iterable, within_epoch: bool = False, limit: int | None = None) -> dict:
     """``alphas`` events as {cell: {epochs, edges, ops, weights[T][E][O], derived, skip_share}}.
 
     Single-cell spaces use the cell key ``"cell"``; two-cell spaces (DARTS) send ``weights`` as a dict
     cell -> per-edge lists, and keep their own keys ("normal", "reduce").
+
+    ``within_epoch``: also the alphas that ``progress`` events carry, at their fractional epochs (0.25, ...;
+    ``derived`` and ``skip_share`` None there), so the lines move before an epoch ends. ``limit``: keep
+    about that many of those at most, evenly thinned, and always every one after the newest ``alphas``
+    event (why: a long GPU run sends hundreds, and each one is a point on every op's line of every edge).
     """
+    snaps = [(k, p) for k, p in (as_record(item) for item in events or ())
+             if k == "alphas" or (within_epoch and k == "progress" and p.get("weights"))]
+    if within_epoch and limit:
+        last = max((i for i, (k, _) in enumerate(snaps) if k == "alphas"), default=-1)
+        done = sum(k == "progress" for k, _ in snaps[:last + 1])
+        stride, n = max(1, math.ceil(done / max(1, limit))), 0
+        kept = []
+        for i, (k, p) in enumerate(snaps):
+            if k == "progress" and i < last:
+                n += 1
+                if (n - 1) % stride:
+                    continue
+            kept.append((k, p))
+        snaps = kept
     out: dict = {}
-    for p in records(events, "alphas"):
+    for _, p in snaps:
         w = p.get("weights") or []
         per_cell = w if isinstance(w, dict) else {"cell": w}
         edges = p.get("edges")
@@ -192,12 +211,24 @@ def population_history(events: Iterable) -> dict:
             "last_generation": last_gen}
 
 
-def controller_history(events: Iterable) -> dict:
-    """``controller`` events as steps, decision names, probs[T][D][C] and the reward statistics."""
+def controller_history(events: Iterable, within_epoch: bool = False) -> dict:
+    """``controller`` events as steps, decision names, probs[T][D][C] and the reward statistics.
+
+    ``within_epoch``: when ``progress`` events carry the controller's probabilities (ENAS trains the
+    shared weights before its first update), the first of them before the first update becomes step 0,
+    the policy before any update (reward, baseline and entropy None there)."""
     h = {"steps": [], "decisions": [], "choices": None, "probs": [], "reward_mean": [], "baseline": [],
          "entropy": []}
-    for k, p in enumerate(records(events, "controller")):
-        h["steps"].append(p.get("step", k))
+    started = False
+    for item in events or ():
+        kind, p = as_record(item)
+        if kind == "progress" and within_epoch and not started and p.get("probs"):
+            # step 0, one point: the policy stays frozen until the first update, whatever path is sampled
+            p = {"step": 0, "decisions": p.get("decisions"), "probs": p["probs"]}
+        elif kind != "controller":
+            continue
+        started = True
+        h["steps"].append(p.get("step", len(h["steps"])))
         h["decisions"] = list(p.get("decisions") or h["decisions"])
         if p.get("choices"):
             h["choices"] = [list(c) for c in p["choices"]]
@@ -209,6 +240,11 @@ def controller_history(events: Iterable) -> dict:
 
 def epoch_rows(events: Iterable) -> list[dict]:
     return records(events, "epoch")
+
+
+def progress_rows(events: Iterable) -> list[dict]:
+    """``progress`` events: a one-shot search's running accuracy within an epoch, at fractional epochs."""
+    return records(events, "progress")
 
 
 def pareto_front(costs: list, accs: list) -> list[int]:
