@@ -8,11 +8,10 @@ from .search import SearchResult, resume, search
 from .spaces import get_space, list_spaces
 from .strategies import list_strategies
 from .store import open_store
+from .version import __version__
 from ._source_widgets import install as _install_widgets_finder
 
 _install_widgets_finder()          # `import nasbench_lab.widgets` from an uninstalled checkout
-
-__version__ = "0.1.0"
 
 __all__ = ["Event", "EventBus", "EventLog", "SearchResult", "StopFlag", "get_estimator", "get_space", "list_estimators",
            "list_spaces", "list_strategies", "open_store", "resume", "search", "__version__"]

@@ -28,15 +28,13 @@ import copy
 import os
 from pathlib import Path
 
+from .errors import CourseError
+
 SCALES = ("ci", "classroom", "gpu")
 EDITIONS = ("student", "teacher")
 SOLUTION_TAG = "solution"
 CHECK_MARKER = "NBVAL_CHECK_OUTPUT"   # nbval compares the stored outputs of the cells carrying it
 PLACEHOLDER = ...                  # what an answer cell holds until the student answers (see check)
-
-
-class CourseError(ValueError):
-    """A course notebook, folder or edition the user named is not usable (the CLI prints it as one line)."""
 
 
 # ---------------------------------------------------------------------- what the notebooks import

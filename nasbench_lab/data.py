@@ -24,9 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-
-class DataError(ValueError):
-    """The dataset is unknown, or its files cannot be found or read."""
+from .errors import DataError
 
 
 @dataclass(frozen=True)

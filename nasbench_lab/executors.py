@@ -27,9 +27,7 @@ import os
 import socket
 import threading
 
-
-class ExecutorError(ValueError):
-    """Unknown executor, bad executor options, or a recipe that workers cannot rebuild."""
+from .errors import ExecutorError
 
 
 class Executor:

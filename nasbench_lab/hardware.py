@@ -23,14 +23,11 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from .errors import HardwareError
 from .train import count_flops, count_params, resolve_device, to_channels_last
 
 __all__ = ["count_params", "count_flops", "count_macs", "measure_latency", "profile", "latency_table", "table_latency",
            "save_table", "load_table", "pareto_front", "HardwareError"]
-
-
-class HardwareError(ValueError):
-    """Bad input for a hardware measurement (empty batch list, unknown space, malformed table)."""
 
 
 def _sync(device: torch.device) -> None:

@@ -33,6 +33,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .errors import ObjectiveError
+
 METRICS = ("params", "macs", "flops", "latency_ms")
 # Accuracies an objective may maximise instead of the validation accuracy (the CIFAR-10 table reports
 # them: quantized, and on simulated analog in-memory hardware, fresh and after drift; bench/analognas.py).
@@ -42,10 +44,6 @@ SCORES = ("ptq_acc", "qat_acc", "noisy_acc", "analog_acc",
 # them FLOPs; torch and the lab count FLOPs as 2 per multiply-add. ``macs<=100M`` limits MACs.
 _ALIASES = {"latency": "latency_ms", "param": "params", "flop": "flops", "mac": "macs"}
 _SUFFIX = {"k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "g": 1e9, "G": 1e9}
-
-
-class ObjectiveError(ValueError):
-    """A malformed objective specification, or an evaluation lacking a metric the objective needs."""
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,7 @@ from typing import Callable
 
 import numpy as np
 
-
-class RaceError(ValueError):
-    """Bad race input (no strategies, no seeds, an unknown x axis)."""
+from .errors import RaceError
 
 
 @dataclass

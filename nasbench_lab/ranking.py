@@ -19,9 +19,7 @@ import math
 
 import numpy as np
 
-
-class RankingError(ValueError):
-    """Mismatched or too short score lists."""
+from .errors import RankingError
 
 
 def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:

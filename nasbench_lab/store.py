@@ -38,10 +38,13 @@ import threading
 import time
 from pathlib import Path
 
+import torch
+
 from .estimators import Evaluation
 from .events import Event
 from .recorder import LIFECYCLE, Recorder, json_default, dumps
 from .storefile import StoreError, check_file, sql_errors, sqlite_message
+from .version import __version__
 
 METRIC_COLUMNS = ("params", "macs", "flops", "latency_ms")
 #: ``PRAGMA application_id`` of a nasbench_lab store ("NASL"): how the store knows a file is its own.
@@ -66,8 +69,6 @@ CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, kind);
 
 
 def versions() -> dict:
-    import torch
-    from . import __version__
     return {"python": platform.python_version(), "torch": torch.__version__, "nasbench_lab": __version__,
             "platform": platform.platform()}
 

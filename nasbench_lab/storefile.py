@@ -12,11 +12,10 @@ import os
 import sqlite3
 from pathlib import Path
 
+from .errors import StoreError
+
+
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-class StoreError(ValueError):
-    """Unknown or ambiguous run id, a run that cannot be resumed, or a malformed export file."""
 
 
 def check_file(path: Path, readonly: bool) -> None:

@@ -19,10 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .data import Splits
-
-
-class TrainingError(ValueError):
-    """Training cannot go on (NaN loss, bad configuration)."""
+from .errors import TrainingError
 
 
 @dataclass

@@ -21,14 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import TableError
 from ..spaces.nb201 import NB201Arch, NB201Space
 from .protocol import Protocol
 
 TABLE_NAME = "nb201_fmnist.npz"
-
-
-class TableError(ValueError):
-    """Missing or malformed benchmark table, or a bad query."""
 
 
 def default_path() -> Path:

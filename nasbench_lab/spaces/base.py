@@ -17,9 +17,7 @@ from typing import Any, Hashable, Iterator, Sequence
 
 import torch.nn as nn
 
-
-class SpaceError(ValueError):
-    """Bad input for a space (unknown op, malformed string, ...). A ValueError, so callers can catch it."""
+from ..errors import SpaceError
 
 
 # The skeleton options any space's build()/supernet() accepts, with what they allow. Why bounds at all:

@@ -23,12 +23,9 @@ from typing import Callable
 
 import torch
 
+from ..errors import StrategyError
 from ..estimators import Estimator, Evaluation
 from ..spaces import SearchSpace
-
-
-class StrategyError(ValueError):
-    """Unknown strategy, or a strategy that cannot work with the given space/options."""
 
 
 def default_objective(ev: Evaluation) -> float:
