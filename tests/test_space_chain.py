@@ -67,8 +67,12 @@ def test_bad_inputs():
     sp = ChainSpace(L=3)
     with pytest.raises(SpaceError, match="must be a string"):
         sp.from_str(42)
+    with pytest.raises(SpaceError, match="must be a string, got ChainArch"):    # strings only; values: check
+        sp.from_str(sp.reference("vgg_like"))
     with pytest.raises(SpaceError, match="L=3"):
-        sp.from_str(ChainSpace(L=4).reference("vgg_like"))
+        sp.check(ChainSpace(L=4).reference("vgg_like"))
+    with pytest.raises(SpaceError, match="must be a ChainArch, got str"):
+        sp.check("conv_3x3 | conv_3x3 0 | conv_3x3 00")
     with pytest.raises(SpaceError, match="needs 6 decisions"):
         sp.from_decisions([0, 0])
     with pytest.raises(SpaceError, match="out of range"):
@@ -170,9 +174,9 @@ def test_build_forward_backward(space, shape):
 def test_skip_changes_output():
     sp, x = ChainSpace(L=3, reductions=(1,)), torch.randn(2, 3, 16, 16)
     torch.manual_seed(0)
-    plain = sp.build("conv_3x3 | conv_3x3 0 | conv_3x3 00").eval()
+    plain = sp.build(sp.from_str("conv_3x3 | conv_3x3 0 | conv_3x3 00")).eval()
     torch.manual_seed(0)
-    skip = sp.build("conv_3x3 | conv_3x3 0 | conv_3x3 10").eval()   # crosses the reduction: adapter
+    skip = sp.build(sp.from_str("conv_3x3 | conv_3x3 0 | conv_3x3 10")).eval()   # crosses the reduction: adapter
     assert len(skip.adapters) == 1 and _count(skip) > _count(plain)
     assert skip(x).shape == plain(x).shape == (2, 10)
 

@@ -60,7 +60,9 @@ def test_bad_inputs():
     with pytest.raises(SpaceError, match="must be a string"):
         sp.from_str(None)
     with pytest.raises(SpaceError, match="has 10"):
-        sp.from_str(MobileArch(("k3_e3",)))
+        sp.check(MobileArch(("k3_e3",)))
+    with pytest.raises(SpaceError, match="must be a string, got MobileArch"):
+        sp.from_str(sp.reference("smallest"))
     with pytest.raises(SpaceError, match="needs 10 decisions"):
         sp.from_decisions([0])
     with pytest.raises(SpaceError, match="out of range"):

@@ -37,7 +37,8 @@ MAX_ARCH_CHARS = 10_000
 def check_text(space: str, s) -> str:
     """``s`` as a string a parser may read; SpaceError for a non-string or a huge one (never echoed whole)."""
     if not isinstance(s, str):
-        raise SpaceError(f"{space} architecture must be a string, got {type(s).__name__}")
+        hint = " (from_str parses strings; check(arch) validates a value)" if hasattr(s, "__dataclass_fields__") else ""
+        raise SpaceError(f"{space} architecture must be a string, got {type(s).__name__}{hint}")
     if len(s) > MAX_ARCH_CHARS:
         raise SpaceError(f"{space} architecture string is {len(s):,} characters long (at most {MAX_ARCH_CHARS:,}); "
                          f"it starts {s[:40]!r}")
@@ -86,6 +87,8 @@ class SearchSpace:
     name: str = "base"
     #: True when ``enumerate()`` lists every architecture (small, finite spaces).
     finite: bool = False
+    #: The type of this space's architecture values (what ``sample`` returns).
+    arch_type: type = object
 
     # ------------------------------------------------------------------ values and strings
     def sample(self, rng: random.Random) -> Hashable:
@@ -95,8 +98,18 @@ class SearchSpace:
         raise NotImplementedError
 
     def from_str(self, s: str):
-        """Parse a string; raises SpaceError naming the problem for malformed input."""
+        """Parse a string (strings only: where data arrives from outside memory); raises SpaceError
+        naming the problem for malformed input."""
         raise NotImplementedError
+
+    def check(self, arch):
+        """``arch`` itself when it is an architecture of this space; SpaceError naming the problem
+        otherwise. What validates a value (``from_str`` validates a string)."""
+        if not isinstance(arch, self.arch_type):
+            hint = " (parse a string with from_str)" if isinstance(arch, str) else ""
+            raise SpaceError(f"{self.name} architecture must be a {self.arch_type.__name__}, got "
+                             f"{type(arch).__name__}{hint}")
+        return arch
 
     def canonical(self, arch):
         """Isomorphism-free representative; the identity where a space has no symmetries."""

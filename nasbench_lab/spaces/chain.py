@@ -59,6 +59,7 @@ class ChainArch:
 
 class ChainSpace(SearchSpace):
     name = "chain"
+    arch_type = ChainArch
 
     def __init__(self, L: int = 6, attention: bool = False, reductions: tuple | None = None):
         if not isinstance(L, int) or L < 1:
@@ -81,9 +82,7 @@ class ChainSpace(SearchSpace):
     def to_str(self, arch: ChainArch) -> str:
         return str(arch)
 
-    def from_str(self, s) -> ChainArch:
-        if isinstance(s, ChainArch):
-            return self._validate(s)
+    def from_str(self, s: str) -> ChainArch:
         check_text("chain", s)
         parts = [p.strip() for p in s.split("|")]
         if len(parts) != self.L:
@@ -102,9 +101,10 @@ class ChainSpace(SearchSpace):
                                  f"(0/1), got {shown(bits, 40)}")
             ops.append(tokens[0])
             skips.append(tuple(int(b) for b in bits))
-        return self._validate(ChainArch(tuple(ops), tuple(skips)))
+        return self.check(ChainArch(tuple(ops), tuple(skips)))
 
-    def _validate(self, arch: ChainArch) -> ChainArch:
+    def check(self, arch: ChainArch) -> ChainArch:
+        super().check(arch)
         if len(arch.ops) != self.L or len(arch.skips) != self.L:
             raise SpaceError(f"chain architecture has {len(arch.ops)} layers; this space has L={self.L}")
         for i, (op, bits) in enumerate(zip(arch.ops, arch.skips)):
@@ -156,7 +156,7 @@ class ChainSpace(SearchSpace):
         return out
 
     def to_decisions(self, arch: ChainArch) -> list[int]:
-        arch = self.from_str(arch)
+        arch = self.check(arch)
         out = []
         for op, bits in zip(arch.ops, arch.skips):
             out.append(self.ops.index(op))
@@ -184,8 +184,8 @@ class ChainSpace(SearchSpace):
     def to_graph(self, arch: ChainArch):
         """Node -1 is the stem, 0..L-1 the layers (label = op), L the head. Edge ``op``: ``next`` along
         the chain, ``reduce`` where a fixed reduction sits in between, ``skip`` for each skip bit."""
-        import networkx as nx
-        arch = self.from_str(arch)
+        import networkx as nx          # ~0.1-0.3 s, and only drawing needs it: imported when a graph is made
+        arch = self.check(arch)
         g = nx.DiGraph(space=self.name, arch=str(arch))
         g.add_node(-1, label="stem")
         for i, op in enumerate(arch.ops):
@@ -209,7 +209,7 @@ class ChainSpace(SearchSpace):
         if unused:
             raise SpaceError(f"unknown chain skeleton option(s): {', '.join(unused)}; known: C")
         check_skeleton("chain", in_channels=in_channels, num_classes=num_classes, C=C)
-        arch = self.from_str(arch)
+        arch = self.check(arch)
         return ChainNetwork(arch, self.reductions, C=C, in_channels=in_channels, num_classes=num_classes)
 
     def references(self) -> list[str]:

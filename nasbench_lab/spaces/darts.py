@@ -27,6 +27,7 @@ import torch.nn as nn
 from .base import Decision, SearchSpace, SpaceError, check_skeleton
 # re-exported so ``nasbench_lab.spaces.darts.DartsNetwork`` and its helpers stay importable from here
 from .darts_network import AuxiliaryHead, DartsCell, DartsNetwork, drop_path  # noqa: F401
+from .darts_supernet import DartsSupernet
 # the value type and its parser, re-exported: ``from nasbench_lab.spaces.darts import Genotype`` is the
 # import users know from quark0/darts
 from .darts_genotype import (CELLS, CONCAT, EXTRA_OPS, OPS, PRIMITIVES, STEPS, Genotype,  # noqa: F401
@@ -73,6 +74,7 @@ _REFERENCES = {
 class DartsSpace(SearchSpace):
     name = "darts"
     finite = False
+    arch_type = Genotype
 
     # ------------------------------------------------------------------ values and strings
     def sample(self, rng: random.Random) -> Genotype:
@@ -89,11 +91,13 @@ class DartsSpace(SearchSpace):
     def to_str(self, arch: Genotype) -> str:
         return str(arch)
 
-    def from_str(self, s, strict: bool = True) -> Genotype:
+    def from_str(self, s: str, strict: bool = True) -> Genotype:
         """Parse the published form; ``strict=False`` also accepts cells outside the space (NASNet...)."""
-        if isinstance(s, Genotype):
-            return check_genotype(s, strict)
         return parse_genotype(s, strict)
+
+    def check(self, arch: Genotype, strict: bool = True) -> Genotype:
+        """``strict=False`` also accepts published cells outside the space (NASNet...) that ``build`` runs."""
+        return check_genotype(super().check(arch), strict)
 
     def contains(self, arch: Genotype) -> bool:
         try:
@@ -193,8 +197,8 @@ class DartsSpace(SearchSpace):
     def to_graph(self, arch: Genotype, cell: str | None = None):
         """Both cells (or one): nodes (cell, 'c_{k-2}'), (cell, 'c_{k-1}'), (cell, '0'..'3'), (cell,
         'c_{k}'); edges carry ``op`` and ``cell`` (two ops on one edge read 'a+b'; concat edges 'concat')."""
-        import networkx as nx
-        arch = self.from_str(arch, strict=False) if isinstance(arch, str) else arch
+        import networkx as nx          # ~0.1-0.3 s, and only drawing needs it: imported when a graph is made
+        arch = self.check(arch, strict=False)
         cells = CELLS if cell is None else (cell,)
         if any(c not in CELLS for c in cells):
             raise SpaceError(f"cell must be 'normal', 'reduce' or None, got {cell!r}")
@@ -220,7 +224,7 @@ class DartsSpace(SearchSpace):
                              "known: C, layers, auxiliary, drop_path_prob")
         check_skeleton("darts", in_channels=in_channels, num_classes=num_classes, C=C, layers=layers,
                        auxiliary=auxiliary, drop_path_prob=drop_path_prob)
-        arch = self.from_str(arch, strict=False)
+        arch = self.check(arch, strict=False)
         return DartsNetwork(arch, C=C, num_classes=num_classes, layers=layers, auxiliary=auxiliary,
                             drop_path_prob=drop_path_prob, in_channels=in_channels)
 
@@ -234,7 +238,6 @@ class DartsSpace(SearchSpace):
                              "edge_normalization")
         check_skeleton("darts", in_channels=in_channels, num_classes=num_classes, C=C, layers=layers, steps=steps,
                        multiplier=multiplier, stem_multiplier=stem_multiplier)
-        from .darts_supernet import DartsSupernet
         return DartsSupernet(C=C, num_classes=num_classes, layers=layers, steps=steps, multiplier=multiplier,
                              stem_multiplier=stem_multiplier, in_channels=in_channels,
                              partial_channels=partial_channels, edge_normalization=edge_normalization)

@@ -29,7 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import SpaceError
-from .darts_genotype import CELLS, PRIMITIVES, Genotype, check_genotype, parse_genotype
+from .darts_genotype import CELLS, PRIMITIVES, Genotype, check_genotype
 from .fast_ops import batch_norms
 from .ops import DilConv, FactorizedReduce, ReLUConvBN, SepConv, make_op
 
@@ -305,7 +305,7 @@ class DartsSupernet(nn.Module):
         if arch is not None:
             if weights is not None:
                 raise SpaceError("give either weights or arch, not both")
-            g = parse_genotype(arch, strict=False) if isinstance(arch, str) else check_genotype(arch, False)
+            g = check_genotype(arch, False)
             if any(len(g.cell(c)) != 2 * self.steps or any(op not in PRIMITIVES for op, _ in g.cell(c))
                    for c in CELLS):
                 raise SpaceError(f"arch must have {self.steps} nodes per cell, each op one of the DARTS "

@@ -106,6 +106,7 @@ def make_divisible(v: float, divisor: int = 8) -> int:
 
 class MobileSpace(SearchSpace):
     name = "mobile"
+    arch_type = MobileArch
 
     def __init__(self, stages=None, se: bool = False, stem_channels: int = 16, head_channels: int = 256):
         stages = DEFAULT_STAGES if stages is None else stages
@@ -150,17 +151,16 @@ class MobileSpace(SearchSpace):
     def to_str(self, arch: MobileArch) -> str:
         return str(arch)
 
-    def from_str(self, s) -> MobileArch:
-        if isinstance(s, MobileArch):
-            return self._validate(s)
+    def from_str(self, s: str) -> MobileArch:
         check_text("mobile", s)
         tokens = [t.strip() for t in s.split("|")]
         if len(tokens) != self.num_blocks:
             raise SpaceError(f"malformed mobile string {shown(s)}: expected {self.num_blocks} block choices "
                              f"separated by '|', got {len(tokens)}")
-        return self._validate(MobileArch(tuple(tokens)))
+        return self.check(MobileArch(tuple(tokens)))
 
-    def _validate(self, arch: MobileArch) -> MobileArch:
+    def check(self, arch: MobileArch) -> MobileArch:
+        super().check(arch)
         if len(arch.choices) != self.num_blocks:
             raise SpaceError(f"mobile architecture has {len(arch.choices)} blocks; this space has {self.num_blocks}")
         for k, (c, allowed) in enumerate(zip(arch.choices, self.allowed)):
@@ -181,18 +181,18 @@ class MobileSpace(SearchSpace):
     # ------------------------------------------------------------------ variation operators
     def mutate(self, arch: MobileArch, rng: random.Random) -> MobileArch:
         rng = self._check_rng(rng)
-        arch = self.from_str(arch)
+        arch = self.check(arch)
         k = rng.randrange(self.num_blocks)
         new = rng.choice([c for c in self.allowed[k] if c != arch.choices[k]])
         return MobileArch(arch.choices[:k] + (new,) + arch.choices[k + 1:])
 
     def crossover(self, a: MobileArch, b: MobileArch, rng: random.Random) -> MobileArch:
         rng = self._check_rng(rng)
-        a, b = self.from_str(a), self.from_str(b)
+        a, b = self.check(a), self.check(b)
         return MobileArch(tuple(x if rng.random() < 0.5 else y for x, y in zip(a.choices, b.choices)))
 
     def neighbours(self, arch: MobileArch) -> list[MobileArch]:
-        arch = self.from_str(arch)
+        arch = self.check(arch)
         return [MobileArch(arch.choices[:k] + (c,) + arch.choices[k + 1:])
                 for k in range(self.num_blocks) for c in self.allowed[k] if c != arch.choices[k]]
 
@@ -201,7 +201,7 @@ class MobileSpace(SearchSpace):
         return [Decision(f"{n} op", a) for n, a in zip(self.block_names(), self.allowed)]
 
     def to_decisions(self, arch: MobileArch) -> list[int]:
-        arch = self.from_str(arch)
+        arch = self.check(arch)
         return [a.index(c) for c, a in zip(arch.choices, self.allowed)]
 
     def from_decisions(self, indices) -> MobileArch:
@@ -221,7 +221,7 @@ class MobileSpace(SearchSpace):
         model: network latency = fixed part + sum of per-op table entries). ``arch=None`` lists every
         allowed choice of every block, i.e. all rows a lookup table needs."""
         h, w = (input_size, input_size) if isinstance(input_size, int) else input_size
-        arch = None if arch is None else self.from_str(arch)
+        arch = None if arch is None else self.check(arch)
         keys = []
         for k, (c_in, c_out, stride) in enumerate(self.skeleton(width_mult)["blocks"]):
             for c in (self.allowed[k] if arch is None else (arch.choices[k],)):
@@ -233,8 +233,8 @@ class MobileSpace(SearchSpace):
     def to_graph(self, arch: MobileArch):
         """Node -1 the stem, 0..n-1 the blocks (label = choice), n the head; edge ``op`` is ``reduce``
         into a stride-2 block, ``next`` otherwise."""
-        import networkx as nx
-        arch = self.from_str(arch)
+        import networkx as nx          # ~0.1-0.3 s, and only drawing needs it: imported when a graph is made
+        arch = self.check(arch)
         g = nx.DiGraph(space=self.name, arch=str(arch))
         g.add_node(-1, label="stem")
         for k, ((si, b), (c_in, c_out, stride)) in enumerate(zip(self._where, self.skeleton()["blocks"])):
@@ -252,7 +252,7 @@ class MobileSpace(SearchSpace):
               **unused) -> nn.Module:
         self._check_options(unused)
         check_skeleton("mobile", in_channels=in_channels, num_classes=num_classes, width_mult=width_mult)
-        arch = self.from_str(arch)
+        arch = self.check(arch)
         net = _Skeleton(self.skeleton(width_mult), in_channels, num_classes)
         net.blocks = nn.ModuleList(mobile_block(c, ci, co, s, se=self.se)
                                    for c, (ci, co, s) in zip(arch.choices, net.specs))
@@ -332,6 +332,18 @@ class MobileSupernet(_Skeleton):
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.alphas]
 
+    def choose(self, indices) -> MobileArch:
+        """The architecture taking choice ``op_names()[indices[k]]`` in block k (a sampled path)."""
+        return self.space.check(MobileArch(tuple(CHOICES[int(k)] for k in indices)))
+
+    @torch.no_grad()
+    def derive(self, weights=None) -> MobileArch:
+        """The discrete architecture: the strongest allowed choice of each block (argmax of the alphas,
+        or of ``weights``)."""
+        if weights is None:               # the mixing weights the default forward uses
+            weights = F.softmax(self.alphas.masked_fill(~self.allowed, float("-inf")), dim=-1)
+        return self.choose(weights.detach().float().cpu().argmax(dim=-1).tolist())
+
     def weight_parameters(self) -> list[nn.Parameter]:
         return [p for n, p in self.named_parameters() if n != "alphas"]
 
@@ -342,7 +354,7 @@ class MobileSupernet(_Skeleton):
 
     def forward_blocks(self, x, weights=None, arch=None):
         if arch is not None:
-            arch = self.space.from_str(arch)
+            arch = self.space.check(arch)
             for block, c in zip(self.blocks, arch.choices):
                 x = block[c](x)
             return x

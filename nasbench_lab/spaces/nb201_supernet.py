@@ -26,8 +26,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import SpaceError
-from .nb201 import EDGE_NAMES, EDGES, OPS, NB201Arch, ResNetBasicBlock
 from .fast_ops import batch_norms
+from .nb201_network import EDGE_NAMES, EDGES, OPS, NB201Arch, ResNetBasicBlock
 from .ops import ReLUConvBN
 
 _NONE = OPS.index("none")
@@ -180,11 +180,9 @@ class NB201Supernet(nn.Module):
         if arch is not None:
             if weights is not None:
                 raise SpaceError("give either weights or arch, not both")
-            if isinstance(arch, str):
-                from .nb201 import NB201Space
-                arch = NB201Space().from_str(arch)
             if not isinstance(arch, NB201Arch):
-                raise SpaceError(f"arch must be an NB201Arch or its string, got {type(arch).__name__}")
+                raise SpaceError(f"arch must be an NB201Arch (parse a string with the space's from_str), "
+                                 f"got {type(arch).__name__}")
         else:
             weights = self.arch_weights() if weights is None else self._check_weights(weights)
             if not weights.requires_grad:

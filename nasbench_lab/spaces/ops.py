@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import SpaceError
 from .fast_ops import DepthwiseConv2d
 
 
@@ -39,7 +40,6 @@ def register(name: str):
 
 
 def make_op(name: str, c_in: int, c_out: int, stride: int = 1, affine: bool = True) -> nn.Module:
-    from .base import SpaceError
     if name not in PRIMITIVES:
         raise SpaceError(f"unknown op {name!r}; known ops: {', '.join(sorted(PRIMITIVES))}")
     return PRIMITIVES[name](c_in, c_out, stride, affine)
