@@ -38,7 +38,7 @@ def main(argv=None):
     for seed in (int(s) for s in a.seeds.split(",")):
         for name, arch in cells:
             ev = est.evaluate(space, arch, seed=seed)
-            rows.append({"cell": name, "seed": seed, "arch": ev.arch, "val_acc": ev.val_acc, "test_acc": ev.test_acc,
+            rows.append({"cell": name, "seed": seed, "arch": str(ev.arch), "val_acc": ev.val_acc, "test_acc": ev.test_acc,
                          "seconds": round(ev.cost, 2), "params": ev.metrics["params"]})
             print(json.dumps(rows[-1]), flush=True)
     secs = [r["seconds"] for r in rows]

@@ -47,7 +47,7 @@ def timed_search(space, strategy, data, dataset, budget, options, fidelity, devi
     out = {"seconds_total": round(total, 2),
            "epoch_seconds": [round(b.payload["seconds"] - (a.payload["seconds"] if a else 0), 3)
                              for a, b in zip([None] + epochs[:-1], epochs)],
-           "best_arch": res.best.arch if res.best else None,
+           "best_arch": str(res.best.arch) if res.best else None,
            "best_val_acc_lowfi": res.best.val_acc if res.best else None}
     if log.of("alphas"):
         out["skip_share"] = [e.payload["skip_share"] for e in log.of("alphas")]

@@ -30,7 +30,7 @@ OPTIONS = {"evolution": {"population": 10, "sample": 3}, "reinforce": {"controll
 
 def run(dataset: str, names: list[str], runs: int, queries: int, workers: int) -> dict:
     from nasbench_lab import race as R
-    from nasbench_lab.bench.estimator import TableEstimator
+    from nasbench_lab.estimators.table import TableEstimator
     est = TableEstimator(dataset=dataset)
     noise = est.table.noise_floor()[0] if dataset == "cifar10" else \
         est.table.info()["settings"][est.setting].get("tau_seed0_vs_seed1")

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nasbench_lab as nl  # noqa: E402
 from nasbench_lab.bench import BenchTable, default_path  # noqa: E402
-from nasbench_lab.bench.estimator import TableEstimator  # noqa: E402
+from nasbench_lab.estimators.table import TableEstimator  # noqa: E402
 
 RACED = "random,evolution,reinforce,local,predictor,hyperband,tpe"
 OPTIONS = {"evolution": {"population": 10, "sample": 3},        # the NB201 paper's REA settings

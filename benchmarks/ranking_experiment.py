@@ -27,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nasbench_lab.data import load_dataset  # noqa: E402
 from nasbench_lab.estimators import Fidelity, TrainEstimator  # noqa: E402
-from nasbench_lab.oneshot_estimator import SupernetEstimator  # noqa: E402
+from nasbench_lab.estimators.supernet import SupernetEstimator  # noqa: E402
 from nasbench_lab.ranking import compare_rankings  # noqa: E402
 from nasbench_lab.spaces import get_space  # noqa: E402
 from nasbench_lab.train import resolve_device  # noqa: E402

@@ -131,7 +131,7 @@ def main(argv=None) -> int:
             for k, i in enumerate(todo):
                 r = zc.score_all(space, unique[i], proxies, data=data, seed=0, batch_size=BATCH, image_size=None,
                                  skeleton=SKELETON, device="cpu")
-                rec = {"index": i, "arch": r.arch, "scores": r.scores, "seconds": r.seconds}
+                rec = {"index": i, "arch": str(r.arch), "scores": r.scores, "seconds": r.seconds}
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
                 done[i] = rec

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nasbench_lab import race  # noqa: E402
-from nasbench_lab.bench.estimator import TableEstimator  # noqa: E402
+from nasbench_lab.estimators.table import TableEstimator  # noqa: E402
 
 
 def main(argv=None):

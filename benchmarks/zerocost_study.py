@@ -197,9 +197,9 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         with partial.open("a") as f:
             for k, i in enumerate(todo):
-                r = zc.score_all(space, table.archs[i], proxies, data=data, seed=a.seed, batch_size=a.batch_size,
+                r = zc.score_all(space, space.from_str(table.archs[i]), proxies, data=data, seed=a.seed, batch_size=a.batch_size,
                                  image_size=proto.image_size, skeleton=config["skeleton"], device="cpu")
-                rec = {"index": i, "arch": r.arch, "scores": r.scores, "raw": r.raw, "seconds": r.seconds,
+                rec = {"index": i, "arch": str(r.arch), "scores": r.scores, "raw": r.raw, "seconds": r.seconds,
                        "build_seconds": r.build_seconds}
                 f.write(json.dumps(rec) + "\n")
                 f.flush()

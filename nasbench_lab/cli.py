@@ -9,12 +9,29 @@ progress bar, Ctrl-C), ``cli_runs.py`` (``runs``, ``show``), ``cli_bench.py`` (`
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
+import platform
 import sys
 
+import torch
+
+from .bench import default_path
+from .bench.analognas import locate
+from .cli_bench import cmd_bench, cmd_course
 from .cli_runs import cmd_runs, cmd_show, search_store, store_from_args
 from .cli_terminal import GracefulStop, Progress, note, print_result, to_json, warn_cost
+from .course import EDITIONS
+from .data import find_datasets
+from .estimators import LOW_FIDELITY, Fidelity, get_estimator, list_estimators
+from .events import EventBus
+from .executors import get_executor
+from .objectives import parse_objective
+from .search import check_seed, resume, search
+from .spaces import get_space, list_spaces
+from .strategies import list_strategies, strategy_class
+from .version import __version__
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,8 +63,6 @@ def _add_fidelity(p):
 
 
 def _fidelity(args, estimator: str):
-    from .estimators import LOW_FIDELITY, Fidelity
-    import dataclasses
     base = dataclasses.replace(LOW_FIDELITY) if estimator == "lowfi" else Fidelity()
     for field in ("epochs", "val_subset", "test_subset", "batch_size", "lr"):
         v = getattr(args, field, None)
@@ -163,7 +178,6 @@ def _build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--table", required=True, help="table file to write (.npz)")
     bm.add_argument("--default", help="setting answered when a query names none (default: laptop, else full)")
 
-    from .course import EDITIONS                  # a light module (stdlib only until export runs)
     c = sub.add_parser("course", help="the course notebooks: export a student or a teacher edition")
     csub = c.add_subparsers(dest="course_command", parser_class=_Parser)
     ce = csub.add_parser("export", help="write the course notebooks into DIR; student: without the solution "
@@ -188,9 +202,6 @@ def _parse_options(pairs) -> dict:
 
 
 def cmd_search(args) -> int:
-    from .objectives import parse_objective
-    from .search import search
-    from .strategies import strategy_class
     parse_objective(args.objective)                    # bad syntax: one line, before anything starts
     family = strategy_class(args.strategy).family
     notes: list = []
@@ -212,10 +223,6 @@ def cmd_search(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .estimators import get_estimator
-    from .spaces import get_space
-    from .events import EventBus
-    from .search import check_seed
     check_seed(args.seed)
     space = get_space(args.space)
     arch = space.reference(args.arch) if args.arch in space.references() else space.from_str(args.arch)
@@ -238,13 +245,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_info(args) -> int:
-    import platform
-    import torch
-    from . import __version__
-    from .data import find_datasets
-    from .estimators import list_estimators
-    from .spaces import get_space, list_spaces
-    from .strategies import list_strategies
     info = {"nasbench_lab": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "cuda_available": torch.cuda.is_available(),
             "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
@@ -273,8 +273,6 @@ def cmd_info(args) -> int:
 
 def _tables() -> dict:
     """Where each truth of the table estimator comes from, or what brings it."""
-    from .bench import default_path
-    from .bench.analognas import locate
     out = {"fashion-mnist": f"the laptop table, {default_path()}" if default_path().is_file() else "not shipped"}
     try:
         _, version = locate()
@@ -315,7 +313,6 @@ def _add_store_commands(sub):
 
 
 def _executor(args):
-    from .executors import get_executor
     name = args.executor
     if args.ray_address and name != "ray":
         raise ValueError("--ray-address needs --executor ray")
@@ -328,10 +325,8 @@ def _executor(args):
 
 
 def cmd_resume(args) -> int:
-    from .search import resume
     st = args.recorded = store_from_args(args)
     run = st.run(args.run)
-    from .strategies import strategy_class
     family = strategy_class(run["strategy"]).family
     with _executor(args) as ex, GracefulStop(family, ex) as stop, \
             Progress(args, family) as bar:
@@ -339,16 +334,6 @@ def cmd_resume(args) -> int:
                         on_event=[stop] + ([bar] if bar else []))
     print_result(args, result, st.path, run["seed"])
     return 0
-
-
-def cmd_bench(args) -> int:
-    from .cli_bench import cmd_bench as run
-    return run(args)
-
-
-def cmd_course(args) -> int:
-    from .cli_bench import cmd_course as run
-    return run(args)
 
 
 COMMANDS = {"search": cmd_search, "train": cmd_train, "info": cmd_info, "bench": cmd_bench, "runs": cmd_runs,

@@ -6,6 +6,14 @@ that cli.main turns into one line on stderr and exit status 2.
 """
 from __future__ import annotations
 
+from . import course
+from .bench import BenchTable, builder, merge
+from .bench.cifar10 import Cifar10Table
+from .cli_terminal import seeds_text, to_json
+from .estimators.table import DATASETS
+from .spaces import get_space
+from .spaces.base import shown
+
 
 def recorded_seeds(d: dict) -> list:
     """The seeds of a setting that have at least one record (a protocol may name seeds not built yet)."""
@@ -16,7 +24,6 @@ def bench_info_text(info: dict) -> str:
     """What `bench info` prints: per setting its protocol, coverage, best cell, spread, noise floor;
     then how the settings agree (proxy vs target, the CPU table vs the GPU records). Every accuracy
     says whether it is one training or a mean over seeds, and which seeds have records."""
-    from .cli_terminal import seeds_text
     lines = [f"{info['path']}: {info['architectures']} canonical NB201 cells; default setting {info['default_setting']}"]
     for name, d in info["settings"].items():
         p = d["protocol"]
@@ -59,7 +66,6 @@ def bench_info_text(info: dict) -> str:
 def bench_query_text(r: dict, seeds: list) -> str:
     """What `bench query` prints: the record with accuracies to 2 decimals, saying which seeds' trainings
     it is (one seed's, or the mean of the seeds that trained this cell)."""
-    from .cli_terminal import seeds_text
     if r["seed"] is not None:
         what = f"{r['seed']} " + ("(one training)" if r["val_acc"] is not None else "(no training of this cell yet)")
     elif not seeds:
@@ -126,16 +132,12 @@ def cifar10_info_text(info: dict) -> str:
 
 
 def _check_dataset(name: str) -> str:
-    from .bench.estimator import DATASETS
-    from .spaces.base import shown
     if name not in DATASETS:
         raise ValueError(f"no benchmark table for dataset {shown(name, 40)}; choose one of: {', '.join(DATASETS)}")
     return name
 
 
 def cmd_bench(args) -> int:
-    from .bench import BenchTable, builder, merge
-    from .cli_terminal import to_json
     cmd = args.bench_command
     if cmd is None:
         raise ValueError("bench needs a subcommand: info, query, build or merge")
@@ -151,7 +153,6 @@ def cmd_bench(args) -> int:
         print(bench_info_text(info))
         return 0
     if cmd == "query":
-        from .spaces import get_space
         get_space("nb201").from_str(args.arch)           # a bad string is named before the table is opened
         table = BenchTable(args.table)
         r = table.query(args.arch, args.setting, seed=args.seed, epoch=args.epoch)
@@ -180,14 +181,10 @@ def cmd_bench(args) -> int:
 
 
 def _cifar10(args, cmd: str) -> int:
-    from .bench import BenchTable
-    from .bench.cifar10 import Cifar10Table
-    from .cli_terminal import to_json
     for flag in ("table", "setting", "seed", "epoch"):
         if getattr(args, flag, None) is not None:
             raise ValueError(f"--{flag} does not apply to --dataset cifar10 (one training per string, no curves)")
     if cmd == "query":
-        from .spaces import get_space
         get_space("nb201").from_str(args.arch)           # a bad string is named before the table is opened
         r = Cifar10Table().query(args.arch)
         if args.json:
@@ -209,7 +206,6 @@ def _cifar10(args, cmd: str) -> int:
 
 
 def cmd_course(args) -> int:
-    from . import course
     if args.course_command != "export":
         raise ValueError("course needs a subcommand: export")
     for path in course.export(args.dir, args.edition, source=args.source):

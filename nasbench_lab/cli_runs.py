@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
-from .cli_terminal import accuracy_source, plural, to_json
+from .cli_terminal import accuracy_source, plural, shown_path, to_json
+from .spaces import get_space
+from .store import default_store_path, open_store
+from .storefile import StoreError, check_file
 
 
 def store_path(args) -> tuple[str | None, bool]:
     """The store a command uses and whether a person named it: ``--store``, else ``$NASBENCH_LAB_STORE``,
     else the default file in the working directory (store.DEFAULT_STORE); (None, True) for ``--no-store``."""
-    from .store import default_store_path
     if getattr(args, "no_store", False):
         return None, True
     if getattr(args, "store", None):
@@ -20,14 +23,8 @@ def store_path(args) -> tuple[str | None, bool]:
     return default_store_path()
 
 
-def shown_path(path: str) -> str:
-    """A store path as people should read it: absolute, so it can be found from any folder."""
-    return path if path == ":memory:" else os.path.abspath(path)
-
-
 def store_from_args(args, readonly: bool = False):
     """The store that ``runs``, ``show`` and ``resume`` read (it must exist)."""
-    from .store import open_store
     path, named = store_path(args)
     if path != ":memory:" and not os.path.exists(path):
         if named:
@@ -45,9 +42,6 @@ def search_store(args, note) -> str | None:
     ask for a store must not fail for one (a read-only folder, a file of that name that is not a store);
     ``note`` gets one line saying the run is not recorded, and why.
     """
-    from pathlib import Path
-    from .store import open_store
-    from .storefile import StoreError, check_file
     path, named = store_path(args)
     if path is None or named:
         return path
@@ -106,7 +100,6 @@ def distinct_top(rows: list, k: int, space_name: str) -> list:
     """The ``k`` best distinct architectures of ``rows`` (best first), each with ``repeats``: the indices
     of its other evaluations. Why: a strategy may evaluate one cell several times (a mutation back to a
     parent, an isomorphic string); a top 5 listing it twice hides a fifth architecture."""
-    from .spaces import get_space
     try:
         space = get_space(space_name)
     except ValueError:

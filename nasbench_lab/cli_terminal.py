@@ -10,9 +10,17 @@ its terminal consumers, subscribed to the event stream like the store. Top to bo
 from __future__ import annotations
 
 import json
+import os
+import signal
+import struct
 import sys
 import threading
 import time
+
+from tqdm import tqdm
+
+from .events import StopFlag
+from .search import format_duration
 
 
 ACCURACY_DIGITS = 6
@@ -33,7 +41,6 @@ def _float32_shortest(x: float) -> float | None:
     76.5999984741211: digits the number never had. Such a value is printed at the precision it
     carries (within half a float32 step). Only below 2**24, where a float32 still holds whole numbers
     exactly: a timestamp is never shortened."""
-    import struct
     if not abs(x) < 2 ** 24 or struct.unpack("f", struct.pack("f", x))[0] != x:
         return None
     for digits in range(1, 10):
@@ -107,7 +114,6 @@ def warn_cost(ev) -> None:
     """One line on stderr when a run is estimated to take long (also without a terminal)."""
     est = ev.payload.get("estimated_seconds") if ev.kind == "run_started" else None
     if est and est > 900:
-        from .search import format_duration
         b = ev.payload["budget"]
         sys.stderr.write(f"nasbench-lab: note: {b:,} evaluations at this fidelity will take about {format_duration(est)} "
                          f"here ({est / b:.1f} s each); Ctrl-C stops, `resume` continues\n")
@@ -171,7 +177,6 @@ class Progress:
             self.best, self.detail, self.steps = "", "", None
             self.stage_t0 = time.monotonic()
             if self.terminal:
-                from tqdm import tqdm
                 if self.bar is not None:
                     self.bar.close()
                 est = f" (~{clock(estimate)} est.)" if estimate else ""
@@ -291,7 +296,6 @@ class GracefulStop:
     """
 
     def __init__(self, family: str = "multi-trial", executor=None):
-        from .events import StopFlag
         self.flag = StopFlag()
         self.asked = self.twice = False                # the first Ctrl-C came; the second
         self.evaluating = family != "one-shot"         # False while a supernet trains
@@ -326,8 +330,6 @@ class GracefulStop:
                 f"(Ctrl-C again: stop at once and lose it)")
 
     def __enter__(self):
-        import signal
-        import threading
         if threading.current_thread() is threading.main_thread():
             def handler(signum, frame):
                 if self.asked:
@@ -339,7 +341,6 @@ class GracefulStop:
         return self
 
     def __exit__(self, kind, exc, tb):
-        import signal
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
         if kind is KeyboardInterrupt and self.asked and not self.twice:
@@ -350,12 +351,16 @@ class GracefulStop:
                                     "continues the run)") from None
 
 
+def shown_path(path: str) -> str:
+    """A store path as people should read it: absolute, so it can be found from any folder."""
+    return path if path == ":memory:" else os.path.abspath(path)
+
+
 def _store_hint(args, store) -> tuple[str | None, str]:
     """The store's path as people read it, and the flag a later command needs to find it again."""
     if store is None:
         return None, ""
     path = getattr(store, "path", store)
-    from .cli_runs import shown_path
     return shown_path(path), (f" --store {path}" if getattr(args, "store", None) else "")
 
 

@@ -6,7 +6,10 @@ option serves three readers:
 
 * ``build(cls, options, owner)`` checks each value against its field before anything runs, with a
   message that names the option, what it allows and what it got (``evolution option 'crossover' must
-  be a number, got [1]``), then calls the class's own ``check()`` for ranges;
+  be a number, got [1]``): its type, and its range where the field declares one with ``option(...)``
+  (``population: int = option(20, lo=2)``); then the class's own ``check()``, which holds only the rules
+  that span several fields (a tournament no larger than the population);
+* ``validate(config, owner)`` does the same for a config object someone built by hand;
 * ``fields(cls)`` lists name, type, default and docstring of every field: the Lab builds its forms
   from it (the docstring becomes the tooltip, the type picks the control);
 * unknown names are answered with the list of known ones.
@@ -44,6 +47,26 @@ class FieldSpec:
     """The field's docstring (empty when it has none)."""
     choices: tuple = ()
     """The allowed values of a ``Literal[...]`` field (the Lab shows a dropdown); () when free."""
+    lo: float | None = None
+    """Smallest allowed value (numbers), None: no lower bound."""
+    hi: float | None = None
+    """Largest allowed value (numbers) or number of entries (lists, JSON objects); None: no bound."""
+    gt: float | None = None
+    """A bound the value must exceed (a rate > 0), None: none."""
+    lt: float | None = None
+    """A bound the value must stay below (a decay < 1), None: none."""
+    why: str = ""
+    """Said after the range in a message (what the bound protects)."""
+
+
+def option(default=dataclasses.MISSING, *, lo=None, hi=None, gt=None, lt=None, why: str = ""):
+    """A config field with a range that ``build`` checks: ``population: int = option(20, lo=2)``.
+
+    ``lo``/``hi`` are inclusive bounds, ``gt``/``lt`` exclusive ones (``lr: float = option(0.1, gt=0)``);
+    for a list or a JSON object ``hi`` bounds its number of entries. ``why`` is added to the message.
+    """
+    return dataclasses.field(default=default,
+                             metadata={"range": {"lo": lo, "hi": hi, "gt": gt, "lt": lt, "why": why}})
 
 
 def short(value, limit: int = 60) -> str:
@@ -95,8 +118,36 @@ def fields(cls) -> list[FieldSpec]:
         kind, optional, choices = _kind(hints.get(f.name, object))
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
-        out.append(FieldSpec(f.name, kind, optional, default, docs.get(f.name, ""), choices))
+        out.append(FieldSpec(f.name, kind, optional, default, docs.get(f.name, ""), choices,
+                             **f.metadata.get("range", {})))
     return out
+
+
+def _num(v) -> str:
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{v:g}"
+
+
+def _check_range(spec: FieldSpec, value, owner: str):
+    """``value`` within the field's declared range (numbers) or size (lists, objects); ValueError if not."""
+    why = f" ({spec.why})" if spec.why else ""
+    if spec.kind in ("tuple", "dict"):
+        if spec.hi is not None and len(value) > spec.hi:
+            raise ValueError(f"{owner} option {spec.name!r} has {len(value):,} entries; at most {_num(spec.hi)} "
+                             f"are allowed{why}")
+        return value
+    if ((spec.lo is None or value >= spec.lo) and (spec.gt is None or value > spec.gt)
+            and (spec.hi is None or value <= spec.hi) and (spec.lt is None or value < spec.lt)):
+        return value
+    low = ("[", spec.lo) if spec.lo is not None else ("(", spec.gt) if spec.gt is not None else None
+    high = ("]", spec.hi) if spec.hi is not None else (")", spec.lt) if spec.lt is not None else None
+    if low and high:
+        allowed = (f"from {_num(low[1])} to {_num(high[1])}" if (low[0], high[0]) == ("[", "]")
+                   else f"in {low[0]}{_num(low[1])}, {_num(high[1])}{high[0]}")
+    elif low:
+        allowed = f"{'>=' if low[0] == '[' else '>'} {_num(low[1])}"
+    else:
+        allowed = f"{'<=' if high[0] == ']' else '<'} {_num(high[1])}"
+    raise ValueError(f"{owner} option {spec.name!r} must be {allowed}{why}, got {short(value)}")
 
 
 _WHAT = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "a string",
@@ -104,7 +155,15 @@ _WHAT = {"bool": "true or false", "int": "an integer", "float": "a number", "str
 
 
 def check_value(spec: FieldSpec, value, owner: str):
-    """``value`` checked (and normalised: int -> float, list -> tuple) against ``spec``; ValueError if not."""
+    """``value`` checked (and normalised: int -> float, list -> tuple) against ``spec``: its type, then its
+    range; ValueError naming the option if not."""
+    value = _check_type(spec, value, owner)
+    if value is None or (spec.lo, spec.hi, spec.gt, spec.lt) == (None, None, None, None):
+        return value
+    return _check_range(spec, value, owner)
+
+
+def _check_type(spec: FieldSpec, value, owner: str):
     what = _WHAT.get(spec.kind, "a value") + (" or null" if spec.optional else "")
     bad = ValueError(f"{owner} option {spec.name!r} must be {what}, got {short(value)}")
     if value is None:
@@ -150,21 +209,52 @@ def check_value(spec: FieldSpec, value, owner: str):
     return value
 
 
-def build(cls, options: dict | None, owner: str, error: type = ValueError):
+def _unknown(owner: str, names, known) -> str:
+    return (f"unknown option(s) for {owner}: {', '.join(short(k, 30) for k in names)}; "
+            f"known: {', '.join(known) or 'none'}")
+
+
+def build(cls, options: dict | None, owner: str, error: type = ValueError, base=None):
     """An instance of the config dataclass ``cls`` from keyword ``options``, every value checked.
 
     ``owner`` names the thing configured in messages ("evolution", "estimator 'train'"); ``error`` is
-    the ValueError subclass raised. The class's ``check()`` (if any) then checks ranges.
+    the ValueError subclass raised. ``base``: an instance whose values stand in for the options not
+    given (default: the class's defaults). Then as ``validate``: every field's type and range, and the
+    class's ``check()`` (if any) for the rules that span several fields.
     """
     options = dict(options or {})
-    specs = {s.name: s for s in fields(cls)}
-    unknown = [k for k in options if k not in specs]
+    known = [s.name for s in fields(cls)]
+    unknown = [k for k in options if k not in known]
     if unknown:
-        raise error(f"unknown option(s) for {owner}: {', '.join(short(k, 30) for k in unknown)}; "
-                    f"known: {', '.join(specs) or 'none'}")
+        raise error(_unknown(owner, unknown, known))
     try:
-        values = {k: check_value(specs[k], v, owner) for k, v in options.items()}
-        cfg = cls(**values)
+        cfg = cls(**options) if base is None else dataclasses.replace(base, **options)
+    except (TypeError, ValueError) as exc:
+        raise error(str(exc)) from None
+    return validate(cfg, owner, error)
+
+
+def configure(cls, options, owner: str, error: type = ValueError, base=None):
+    """The config of a strategy or an estimator (its ``config_class``) from what a caller gave: a dict of
+    options (``build``), a ready config object (a checked copy, ``validate``), or None (``base``, else the
+    class's defaults). ``cls`` None: the thing has no options, so every option is unknown."""
+    if cls is None:
+        if options:
+            raise error(_unknown(owner, options, []))
+        return None
+    if isinstance(options, cls):
+        return validate(dataclasses.replace(options), owner, error)
+    if options is not None and not isinstance(options, dict):
+        raise error(f"{owner} options must be a {cls.__name__} or a dict of its fields, got {type(options).__name__}")
+    return build(cls, options, owner, error, base)
+
+
+def validate(cfg, owner: str, error: type = ValueError):
+    """``cfg`` (a config dataclass instance built by hand) with every field checked and normalised as
+    ``build`` checks options, then its ``check()``; returns it."""
+    try:
+        for spec in fields(type(cfg)):
+            setattr(cfg, spec.name, check_value(spec, getattr(cfg, spec.name), owner))
         if hasattr(cfg, "check"):
             cfg.check()
     except error:
@@ -174,4 +264,4 @@ def build(cls, options: dict | None, owner: str, error: type = ValueError):
     return cfg
 
 
-__all__ = ["FieldSpec", "MAX_INT", "build", "check_value", "fields", "short"]
+__all__ = ["FieldSpec", "MAX_INT", "build", "check_value", "configure", "fields", "option", "short", "validate"]

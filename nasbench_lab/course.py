@@ -25,6 +25,7 @@ extra and are imported only by the functions that need them.
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 from pathlib import Path
 
@@ -126,8 +127,6 @@ def _shown(path: Path) -> str:
 
 def _lab_module(name: str):
     """Import one of the ``lab`` extra's modules, or say in one line how to install it."""
-    import importlib
-
     try:
         return importlib.import_module(name)
     except ImportError:

@@ -169,7 +169,7 @@ def _load_fashion_mnist(roots: list[Path], download: bool):
     if download:
         target = roots[0] if roots else Path.cwd() / "data"
         try:
-            from torchvision.datasets import FashionMNIST
+            from torchvision.datasets import FashionMNIST      # ~2 s: torchvision only downloads
             FashionMNIST(str(target), train=True, download=True)
             FashionMNIST(str(target), train=False, download=True)
         except Exception as exc:  # offline, or torchvision missing
@@ -194,7 +194,7 @@ def _load_cifar10(roots: list[Path], download: bool):
     if download:
         target = roots[0] if roots else Path.cwd() / "data"
         try:
-            from torchvision.datasets.utils import download_and_extract_archive
+            from torchvision.datasets.utils import download_and_extract_archive   # ~2 s: only to download
             download_and_extract_archive("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz", str(target))
         except Exception as exc:
             raise DataError(f"cifar10 not found and the download failed ({type(exc).__name__}: {exc}); "

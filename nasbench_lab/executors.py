@@ -7,8 +7,9 @@ with ``submit`` / ``wait`` and tells each result as soon as it arrives (asynchro
 Real et al. 2019, where hundreds of workers never waited for each other).
 
 Workers rebuild the space and the estimator from a *recipe*: names plus JSON-able options (the run's
-``RunContext.recipe``), never by unpickling objects. (Results travel back through the standard
-multiprocessing / Ray channels, which serialise internally; nothing is pickled to disk.)
+``RunContext.recipe``), never by unpickling objects. An architecture travels as its string both ways
+(``space.to_str`` out, the submitted value put back by ``result``). (Results travel back through the
+standard multiprocessing / Ray channels, which serialise internally; nothing is pickled to disk.)
 
 * ``InProcessExecutor``: one evaluation at a time, here; deterministic; the default.
 * ``ProcessExecutor(workers, devices)``: a pool of ``spawn``-ed processes (several CPU cores, or one
@@ -27,7 +28,11 @@ import os
 import socket
 import threading
 
+import torch
+
 from .errors import ExecutorError
+from .estimators import get_estimator
+from .spaces import get_space
 
 
 class Executor:
@@ -39,7 +44,13 @@ class Executor:
 
     def evaluate(self, ctx, arch):
         """Score one architecture and wait for it."""
-        return self.submit(ctx, arch).result()
+        return self.result(self.submit(ctx, arch), arch)
+
+    def result(self, fut: cf.Future, arch):
+        """The Evaluation of a finished ``fut`` with its architecture as the value submitted (a worker
+        sends back the string it was given); a worker's exception is raised here."""
+        ev = fut.result()
+        return ev if ev.arch is arch else dataclasses.replace(ev, arch=arch)
 
     def submit(self, ctx, arch) -> cf.Future:
         fut: cf.Future = cf.Future()
@@ -85,8 +96,6 @@ def _jsonable_recipe(ctx) -> str:
 
 
 def _build(recipe_json: str, device=None):
-    from .estimators import get_estimator
-    from .spaces import get_space
     recipe = json.loads(recipe_json)
     opts = dict(recipe["estimator_options"])
     if device is not None:
@@ -100,21 +109,22 @@ _WORKER: dict = {}
 
 
 def _worker_init(recipe_json: str, devices, threads: int) -> None:
-    import torch
     torch.set_num_threads(threads)       # two workers on two cores must not each start two threads
     device = devices.get() if devices is not None else None
     _WORKER["space"], _WORKER["estimator"] = _build(recipe_json, device)
 
 
-def _tag(ev):
-    """Record which worker scored it (metrics['worker'] = 'host:pid'): shows the parallelism, helps debugging."""
+def _scored(space, est, arch_str: str, seed: int):
+    """A worker's evaluation of ``arch_str``, ready to travel back: the architecture as the string it came
+    as, and which worker scored it (metrics['worker'] = 'host:pid': shows the parallelism, helps debugging)."""
+    ev = est.evaluate(space, space.from_str(arch_str), seed=seed)
+    ev.arch = arch_str
     ev.metrics["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     return ev
 
 
 def _worker_evaluate(arch_str: str, seed: int):
-    space, est = _WORKER["space"], _WORKER["estimator"]
-    return _tag(est.evaluate(space, space.from_str(arch_str), seed=seed))
+    return _scored(_WORKER["space"], _WORKER["estimator"], arch_str, seed)
 
 
 class ProcessExecutor(Executor):
@@ -163,7 +173,7 @@ class _RayWorker:
         self.space, self.estimator = _build(recipe_json)
 
     def evaluate(self, arch_str: str, seed: int):
-        return _tag(self.estimator.evaluate(self.space, self.space.from_str(arch_str), seed=seed))
+        return _scored(self.space, self.estimator, arch_str, seed)
 
 
 def parse_ray_address(address: str) -> tuple[str, int] | None:
@@ -213,7 +223,7 @@ class RayExecutor(Executor):
 
     def _ray(self):
         try:
-            import ray
+            import ray                       # heavy and optional (the distributed extra): only when used
         except ImportError:
             raise ExecutorError("the ray executor needs Ray: pip install 'nasbench_lab[distributed]'") from None
         if not ray.is_initialized():
@@ -255,7 +265,7 @@ class RayExecutor(Executor):
 
     def _kill_actors(self) -> None:
         if self._actors:
-            import ray
+            import ray                       # loaded already when there are actors (see _ray)
             for a in self._actors:
                 ray.kill(a)
         self._actors, self._load = [], {}
@@ -264,7 +274,7 @@ class RayExecutor(Executor):
         self._kill_actors()
         self._recipe = None
         if self._started_ray:
-            import ray
+            import ray                       # loaded already when this executor started it
             ray.shutdown()
             self._started_ray = False
 

@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass, field
 
 from .errors import ObjectiveError
+from .strategies.base import default_objective
 
 METRICS = ("params", "macs", "flops", "latency_ms")
 # Accuracies an objective may maximise instead of the validation accuracy (the CIFAR-10 table reports
@@ -139,7 +140,6 @@ def _fmt(x: float) -> str:
 
 def parse_objective(spec):
     """An objective from text, an ``Objective`` or a callable (returned as is); None: accuracy."""
-    from .strategies.base import default_objective
     if spec is None:
         return default_objective
     if callable(spec):
@@ -204,7 +204,6 @@ def parse_objective(spec):
 
 def objective_spec(objective) -> str | None:
     """The text form to store with a run: 'accuracy', a spec, or None for a custom callable."""
-    from .strategies.base import default_objective
     if objective is None or objective is default_objective:
         return "accuracy"
     if isinstance(objective, Objective):

@@ -21,15 +21,22 @@ Core code: no printing, no plotting (viz.anytime_figure draws the curves).
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import itertools
 import math
+import multiprocessing
 import random
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
+from .bench import BenchTable
+from .bench.cifar10 import Cifar10Table
 from .errors import RaceError
+from .estimators.table import TableEstimator
+from .search import search
+from .spaces import get_space
 
 
 @dataclass
@@ -52,8 +59,6 @@ class Trace:
 def table_truth(table=None, setting: str | None = None) -> tuple[Callable[[str], float], float]:
     """(truth, best): a cell's mean test accuracy over the table's seeds (the laptop table) or over its
     isomorphic trainings (the CIFAR-10 table), and the best such value."""
-    from .bench import BenchTable
-    from .bench.cifar10 import Cifar10Table
     if isinstance(table, Cifar10Table):
         return table.truth("test_acc")
     table = table or BenchTable()
@@ -77,7 +82,6 @@ def _entry(label: str, value) -> tuple[str, dict | None]:
 
 def _run(label: str, options, seed: int, estimator, budget: int, time_budget, truth, best, space: str,
          on_event, search_options: dict) -> Trace:
-    from .search import search
     name, options = _entry(label, options)
     trace = Trace(label, seed)
     state = {"arch": None, "regret": None}
@@ -101,8 +105,6 @@ def _run(label: str, options, seed: int, estimator, budget: int, time_budget, tr
 def _worker(recipe: dict, jobs: list) -> list:
     """A batch of runs in a worker process: the table estimator is rebuilt once from its path and
     setting (JSON-able), never pickled; truth comes from the same table."""
-    from .bench import BenchTable
-    from .bench.estimator import TableEstimator
     if recipe.get("dataset") == "cifar10":
         est = TableEstimator(dataset="cifar10")
         table = est.table
@@ -110,7 +112,6 @@ def _worker(recipe: dict, jobs: list) -> list:
         table = BenchTable(recipe["path"])
         est = TableEstimator(table=table, setting=recipe["setting"], epoch=recipe["epoch"], seed=recipe["seed"])
     truth, best = table_truth(table, recipe["setting"])
-    from .spaces import get_space
     space_obj = get_space(jobs[0][5]) if jobs else None          # one instance per worker (see race)
     return [_run(name, options, seed, est, budget, time_budget, truth, best, space_obj, None, {})
             for name, options, seed, budget, time_budget, _space in jobs]
@@ -144,7 +145,6 @@ def race(strategies: dict, estimator, seeds, budget: int, time_budget: float | N
         truth, best = table_truth(getattr(estimator, "table", None), getattr(estimator, "setting", None))
     elif best is None:
         raise RaceError("give best (the best true accuracy) together with truth")
-    from .spaces import get_space
     # Why one space object for every run: NB201's isomorphism table (15,625 symbolic expressions) is
     # built once per instance; a fresh space per run would rebuild it hundreds of times.
     space = get_space(space)
@@ -161,8 +161,6 @@ def race(strategies: dict, estimator, seeds, budget: int, time_budget: float | N
 
 
 def _race_parallel(strategies, estimator, seeds, budget, time_budget, space, on_run, workers) -> dict:
-    import concurrent.futures as cf
-    import multiprocessing
     d = estimator.describe()
     recipe = {"path": d["path"], "setting": d["setting"], "epoch": d["epoch"], "seed": d["seed"],
               "dataset": d.get("dataset", "fashion-mnist")}
@@ -242,7 +240,7 @@ def compare(result: dict, at: float | None = None, x: str = "seconds", alpha: fl
     of pairs. Why rank-based: regrets are bounded below by 0 and skewed (many runs end on the optimum),
     so a t-test's normal assumption does not hold; Holm because 7 strategies make 21 tests."""
     try:
-        from scipy.stats import mannwhitneyu
+        from scipy.stats import mannwhitneyu       # optional and heavy: only the significance tests need it
     except ImportError:
         raise RaceError("race.compare needs scipy: pip install scipy") from None
     f = {k: np.asarray(v, dtype=float)[np.isfinite(v)] for k, v in finals(result, at, x).items()}
@@ -270,7 +268,6 @@ def compare(result: dict, at: float | None = None, x: str = "seconds", alpha: fl
 
 def typical_cost(estimator, n: int = 200, seed: int = 0) -> float:
     """Median simulated seconds of one full evaluation, from ``n`` random cells: sizes time budgets."""
-    from .spaces import get_space
     space, rng = get_space("nb201"), random.Random(seed)
     costs = [estimator.evaluate(space, space.sample(rng), seed=0).cost for _ in range(n)]
     return float(np.median(costs)) if costs and all(math.isfinite(c) for c in costs) else float("nan")

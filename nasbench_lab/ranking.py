@@ -52,6 +52,20 @@ def kendall_tau(a, b) -> float:
     return float(np.clip(s.sum() / denom, -1.0, 1.0))
 
 
+def kendall_tau_finite(a, b) -> float | None:
+    """Kendall tau-b over the pairs where both values are finite (None with fewer than 3): scipy's
+    O(n log n) one when installed (6,466 cells make 21 million pairs), else ``kendall_tau``."""
+    x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    m = np.isfinite(x) & np.isfinite(y)
+    if m.sum() < 3:
+        return None
+    try:
+        from scipy.stats import kendalltau             # optional and heavy: the core does not depend on scipy
+    except ImportError:
+        return float(kendall_tau(x[m], y[m]))
+    return float(kendalltau(x[m], y[m]).statistic)
+
+
 def rank(v) -> np.ndarray:
     """Ranks 1..n, ties given their average rank (as scipy.stats.rankdata's default)."""
     v = np.asarray(v, dtype=float).ravel()

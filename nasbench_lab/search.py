@@ -15,11 +15,15 @@ import uuid
 from dataclasses import dataclass, field
 
 from .config import short
+from .errors import StrategyError
 from .estimators import Evaluation, Fidelity, get_estimator
 from .events import EventBus, StopFlag
+from .executors import get_executor
 from .objectives import objective_spec, parse_objective
 from .spaces import get_space
+from .store import StoreError, open_store, pid_alive
 from .strategies import RunContext, default_objective, get_strategy, run_strategy, strategy_class
+from .train import resolve_device
 
 
 @dataclass
@@ -37,7 +41,7 @@ class SearchResult:
     def to_json_dict(self) -> dict:
         best = None
         if self.best is not None:
-            best = {"arch": self.best.arch, "val_acc": self.best.val_acc, "test_acc": self.best.test_acc}
+            best = {"arch": str(self.best.arch), "val_acc": self.best.val_acc, "test_acc": self.best.test_acc}
         return {"run_id": self.run_id, "space": self.space, "strategy": self.strategy, "estimator": self.estimator,
                 "best": best, "evaluations": len(self.evaluations), "seconds": round(self.seconds, 3)}
 
@@ -82,7 +86,6 @@ def _check_fidelity(strategy, estimator, space, executor) -> None:
     """A multi-fidelity strategy needs an estimator that trains for a chosen number of epochs."""
     if not getattr(strategy, "multi_fidelity", False):
         return
-    from .strategies import StrategyError
     top = estimator.max_epochs(space)
     if top is None and getattr(estimator, "no_epochs_reason", None):
         raise StrategyError(f"strategy {strategy.name!r} trains candidates for chosen numbers of epochs, but "
@@ -125,7 +128,6 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
     seed = check_seed(seed)
     time_budget = _check_time_budget(time_budget)
     if isinstance(device, str):
-        from .train import resolve_device
         resolve_device(device)                       # a bad device name is refused whatever the estimator
     space_obj = get_space(space)
     strategy_name = strategy if isinstance(strategy, str) else strategy.name
@@ -139,7 +141,6 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
     run_id = run_id or uuid.uuid4().hex[:12]
     bus = EventBus(run_id)
     stop = stop if stop is not None else StopFlag()
-    from .executors import get_executor
     executor_obj = get_executor(executor) if executor is not None else None
     config = {"space": space_obj.name, "strategy": strategy_name, "estimator": est.name, "budget": budget,
               "dataset": dataset, "device": str(device), "seed": seed, "strategy_options": strategy_options or {},
@@ -158,8 +159,7 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
         raise
     store_obj = None
     if store is not None:
-        from .store import open_store                 # the SQLite store subscribes like any consumer
-        store_obj = open_store(store)
+        store_obj = open_store(store)                 # the SQLite store subscribes like any consumer
         # Subscribed first, so any evaluation another consumer has seen is already committed.
         store_obj.attach(bus, config, replayed=len(replay or []))
     for fn in (on_event if isinstance(on_event, (list, tuple)) else [on_event] if on_event else []):
@@ -192,7 +192,7 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
             executor_obj.close()                      # we made it from a name: release its workers
     seconds = time.perf_counter() - t0
     best = tracker.best
-    bus.emit("run_finished", best_arch=best.arch if best else None, best_val_acc=best.val_acc if best else None,
+    bus.emit("run_finished", best_arch=space_obj.to_str(best.arch) if best else None, best_val_acc=best.val_acc if best else None,
              best_test_acc=best.test_acc if best else None, evaluations=len(tracker.evaluations), seconds=seconds,
              stopped=bool(stop.is_set()))
     return SearchResult(run_id, space_obj.name, strategy_name, est.name, best, tracker.evaluations, seconds,
@@ -205,7 +205,6 @@ def resume(run_id: str, store, budget: int | None = None, executor=None, on_even
     The search is rebuilt from the stored config and seed; stored evaluations are replayed, not redone,
     and new ones are appended to the same run id.
     """
-    from .store import StoreError, open_store, pid_alive
     st = open_store(store)
     info = st.run(run_id)
     run_id, cfg = info["run_id"], info["config"]
@@ -227,5 +226,5 @@ def resume(run_id: str, store, budget: int | None = None, executor=None, on_even
                   strategy_options=cfg.get("strategy_options") or None,
                   estimator_options=cfg.get("estimator_options") or None,
                   objective=objective if objective is not None else cfg["objective"], run_id=run_id,
-                  replay=st.evaluations(run_id), executor=executor, on_event=on_event, stop=stop,
+                  replay=st.evaluations(run_id, cfg["space"]), executor=executor, on_event=on_event, stop=stop,
                   time_budget=cfg.get("time_budget"))

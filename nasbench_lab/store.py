@@ -37,12 +37,14 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import torch
 
 from .estimators import Evaluation
 from .events import Event
 from .recorder import LIFECYCLE, Recorder, json_default, dumps
+from .spaces import get_space
 from .storefile import StoreError, check_file, sql_errors, sqlite_message
 from .version import __version__
 
@@ -106,7 +108,6 @@ class Store:
         if self._memory:
             conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False, timeout=30)
         elif self.readonly:
-            from urllib.parse import quote
             conn = sqlite3.connect(f"file:{quote(os.path.abspath(self.path))}?mode=ro", uri=True,
                                    check_same_thread=False, timeout=30)
         else:
@@ -259,9 +260,14 @@ class Store:
         return rows
 
     @sql_errors
-    def evaluations(self, run_id: str) -> list[Evaluation]:
-        return [Evaluation(r["arch"], r["val_acc"], r["test_acc"], r["cost"], r["metrics"])
-                for r in self.evaluation_rows(run_id)]
+    def evaluations(self, run_id: str, space=None) -> list[Evaluation]:
+        """The run's evaluations in the order they finished, each architecture parsed back into its value by
+        ``space`` (a space or its name; default: the space the run's config names). The stored strings
+        themselves are in ``evaluation_rows``."""
+        rows = self.evaluation_rows(run_id)
+        sp = get_space(space if space is not None else self.run(run_id)["config"].get("space", "nb201"))
+        return [Evaluation(sp.from_str(r["arch"]), r["val_acc"], r["test_acc"], r["cost"], r["metrics"])
+                for r in rows]
 
     @sql_errors
     def events(self, run_id: str, kind: str | None = None) -> list[Event]:

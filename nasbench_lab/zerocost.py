@@ -1,4 +1,4 @@
-"""Estimator ``zerocost``: score an untrained network from one minibatch (zero-cost proxies).
+"""Zero-cost scoring: score an untrained network from one minibatch (zero-cost proxies).
 
 Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS" (ICLR 2021) turned pruning-at-initialisation
 saliencies into whole-network scores: sum a per-weight saliency over every weight, at initialisation, on
@@ -12,11 +12,9 @@ The nine proxies themselves, and the conventions every one of them follows (high
 better, seeded builds, which weights are scored, the log normalisation), are in ``proxies.py``; they
 are re-exported here, so ``zerocost.synflow(net, x, y)`` works as well.
 
-Estimator options (``get_estimator('zerocost', ...)``, checked by ``ZeroCostOptions``): ``proxy``,
-``batch_size``, ``image_size``, ``skeleton``; and, as for ``train``, ``dataset``, ``device``, ``data`` (a
-loaded Splits, used as is), ``data_root``, ``download``. The raw (published) value is kept in
-``metrics['raw']``. ``score`` / ``score_all`` are the plain-function API; ``benchmarks/zerocost_study.py``
-measures every proxy against the lab's tabular benchmark.
+``score`` / ``score_all`` are the plain-function API (``ZeroCostOptions`` checks their options); the
+``zerocost`` estimator (estimators/zerocost.py) scores a search's candidates with them.
+``benchmarks/zerocost_study.py`` measures every proxy against the lab's tabular benchmark.
 """
 from __future__ import annotations
 
@@ -25,12 +23,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .data import DataError, Splits, dataset_info, load_dataset
-from .estimators import CLASSROOM_SKELETON, Estimator, EstimatorError, Evaluation
+from .config import option, validate
+from .data import DataError, Splits, load_dataset
+from .errors import EstimatorError
 # the proxies, re-exported: this module is the user's entry point to all of zero-cost scoring
 from .proxies import (JACOB_K, LOG_ZERO, PROXIES, PROXY_NAMES, Proxy, ProxyName, fisher, flops,  # noqa: F401
                       grad_norm, grasp, jacob_cov, naswot, normalise, params, snip, synflow)
-from .train import count_flops, count_params, resolve_device
+from .train import CLASSROOM_SKELETON, count_flops, count_params, resolve_device
 
 
 # ---------------------------------------------------------------------- options and the function API
@@ -40,31 +39,20 @@ class ZeroCostOptions:
 
     proxy: ProxyName = "synflow"
     """The proxy: synflow, snip, grad_norm, grasp, fisher, jacob_cov, naswot, params or flops."""
-    batch_size: int = 64
+    batch_size: int = option(64, lo=2, hi=4096, why="jacob_cov and naswot compare images, so at least 2")
     """Images in the one minibatch (64 as in Abdelfattah et al. 2021)."""
-    image_size: int | None = 16
+    image_size: int | None = option(16, lo=4, hi=512)
     """Area-pool the images to this size (16: the lab's laptop benchmark protocol); None: native size."""
     skeleton: dict | None = None
     """Network size options for ``space.build`` (None: the classroom skeleton, C=8, N=1 for nb201)."""
-
-    def check(self) -> "ZeroCostOptions":
-        if self.proxy not in PROXIES:
-            raise EstimatorError(f"unknown zero-cost proxy {self.proxy!r}; choose one of: {', '.join(PROXIES)}")
-        b = self.batch_size
-        if isinstance(b, bool) or not isinstance(b, int) or not 2 <= b <= 4096:
-            raise EstimatorError(f"estimator 'zerocost' option 'batch_size' must be an integer from 2 to 4,096 "
-                                 f"(jacob_cov and naswot compare images, so at least 2), got {b!r}")
-        if self.image_size is not None and not 4 <= self.image_size <= 512:
-            raise EstimatorError(f"estimator 'zerocost' option 'image_size' must be from 4 to 512 or None, "
-                                 f"got {self.image_size}")
-        return self
 
 
 @dataclass
 class ZeroCostResult:
     """Every requested proxy of one architecture, sharing one network build and one batch."""
 
-    arch: str
+    arch: object
+    """The architecture scored (the space's value)."""
     scores: dict = field(default_factory=dict)
     """proxy -> score (higher = predicted better, normalised as in the module text)."""
     raw: dict = field(default_factory=dict)
@@ -118,12 +106,11 @@ def score_all(space, arch, proxies=None, data="fashion-mnist", seed: int = 0, ba
     ``proxies`` changes nothing. Pass a loaded Splits as ``data`` when scoring many architectures.
     """
     names = check_proxies(proxies)
-    ZeroCostOptions(batch_size=batch_size, image_size=image_size).check()
+    validate(ZeroCostOptions(batch_size=batch_size, image_size=image_size), "estimator 'zerocost'", EstimatorError)
     dev = resolve_device(device)
     data = load_data(data, image_size, dev)
-    arch = space.from_str(arch) if isinstance(arch, str) else arch
     sk = dict(CLASSROOM_SKELETON.get(space.name, {}) if skeleton is None else skeleton)
-    res = ZeroCostResult(space.to_str(arch))
+    res = ZeroCostResult(arch)
     with torch.random.fork_rng(devices=[]):               # seeded, and the caller's RNG untouched
         torch.manual_seed(seed)
         t0 = time.perf_counter()
@@ -146,49 +133,6 @@ def score_all(space, arch, proxies=None, data="fashion-mnist", seed: int = 0, ba
 def score(space, arch, proxy: str = "synflow", data="fashion-mnist", seed: int = 0, **options) -> float:
     """The score of one proxy (see ``score_all`` for the options)."""
     return score_all(space, arch, [proxy], data=data, seed=seed, **options).scores[proxy]
-
-
-# ---------------------------------------------------------------------- the estimator
-class ZeroCostEstimator(Estimator):
-    """``val_acc`` = the proxy's score (not an accuracy), ``test_acc`` None, ``cost`` = seconds spent."""
-
-    name = "zerocost"
-
-    def __init__(self, dataset: str = "fashion-mnist", device="auto", data: Splits | None = None, data_root=None,
-                 download: bool = True, **options):
-        from .config import build
-        self.options = build(ZeroCostOptions, options, "estimator 'zerocost'", EstimatorError)
-        if data is None:
-            try:
-                dataset_info(dataset)
-            except DataError as exc:
-                raise EstimatorError(str(exc)) from None
-        self.dataset, self.device = dataset, resolve_device(device)
-        self.data_root, self.download, self._data = data_root, download, data
-        self.deterministic = self.device.type == "cpu"
-
-    @property
-    def data(self) -> Splits:
-        if self._data is None:                     # loaded on first use: constructing an estimator is free
-            self._data = load_data(self.dataset, self.options.image_size, self.device, self.data_root, self.download)
-        return self._data
-
-    def evaluate(self, space, arch, seed=0, emit=None, stop=None) -> Evaluation:
-        data = self.data                             # a first call loads it: not part of the cost
-        o, t0 = self.options, time.perf_counter()
-        r = score_all(space, arch, [o.proxy], data=data, seed=seed, batch_size=o.batch_size,
-                      image_size=o.image_size, skeleton=o.skeleton, device=self.device)
-        return Evaluation(r.arch, r.scores[o.proxy], None, time.perf_counter() - t0,
-                          {"proxy": o.proxy, "score": r.scores[o.proxy], "raw": r.raw[o.proxy], "params": r.params,
-                           "flops": r.flops, "batch_size": o.batch_size, "zero_cost": True})
-
-    def describe(self) -> dict:
-        return {"name": self.name, "dataset": self.dataset, "device": str(self.device),
-                "proxy": self.options.proxy, "batch_size": self.options.batch_size,
-                "image_size": self.options.image_size, "skeleton": self.options.skeleton}
-
-
-ESTIMATORS = {"zerocost": lambda **kw: ZeroCostEstimator(**kw)}
 
 
 # What each proxy is held against: NAS-Bench-201 CIFAR-10, all 15,625 cells, against the final test

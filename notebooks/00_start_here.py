@@ -223,9 +223,9 @@ else:
 # the known optimum, `False` otherwise.
 
 # %%
-from nasbench_lab.synthetic import SyntheticEstimator
+from nasbench_lab.estimators.synthetic import SyntheticEstimator
 
-optimum = space.to_str(SyntheticEstimator().optimum(space))
+optimum = SyntheticEstimator().optimum(space)
 my_result = ...      # nl.search(...)
 found = ...          # True or False
 

@@ -141,9 +141,9 @@ viz.controller_figure(log.events, space=space)
 # reward of the last 100 samples, and the best found.
 
 # %%
-from nasbench_lab.synthetic import SyntheticEstimator
+from nasbench_lab.estimators.synthetic import SyntheticEstimator
 
-optimum = space.to_str(SyntheticEstimator().optimum(space))
+optimum = SyntheticEstimator().optimum(space)
 summary, anytime = {}, {}
 for strategy in ("random", "reinforce"):
     rows = []

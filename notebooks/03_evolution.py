@@ -148,10 +148,10 @@ print(f"{len(evo.evaluations)} evaluations in {evo.seconds:.0f} s; best {evo.bes
 # a noisy evaluation.
 
 # %%
-from nasbench_lab.synthetic import SyntheticEstimator
+from nasbench_lab.estimators.synthetic import SyntheticEstimator
 
 truth = SyntheticEstimator()
-optimum = space.to_str(truth.optimum(space))
+optimum = truth.optimum(space)
 VARIANTS = {"aging": {}, "no aging": {"aging": False}, "aging + crossover": {"crossover": 0.5},
             "random": None}
 

@@ -242,7 +242,7 @@ print(f"first order {per_epoch_1:.1f} s/epoch, second order {per_epoch_2:.1f} s/
 PARAM_FREE = {"skip_connect", "avg_pool_3x3"}
 
 def param_free_share(arch):
-    ops = space.from_str(arch).ops if isinstance(arch, str) else arch.ops
+    ops = space.from_str(arch).ops           # events carry the derived cell as its string
     return sum(op in PARAM_FREE for op in ops) / len(ops)
 
 history = [e.payload for e in log1.of("alphas")]
@@ -293,12 +293,12 @@ else:
           f"the cell of epoch {history[before]['epoch']}")
 
 estimator = nl.get_estimator("train", dataset=P["dataset"], device=P["device"], **TRAIN)
-candidates = {"DARTS final cell": history[-1]["derived"]}
+candidates = {"DARTS final cell": space.from_str(history[-1]["derived"])}    # events carry strings
 if early != history[-1]["derived"]:
-    candidates["DARTS early-stopped cell"] = early
+    candidates["DARTS early-stopped cell"] = space.from_str(early)
 rng = random.Random(7)
 for k in range(P["random_cells"]):
-    candidates[f"random cell {k + 1}"] = space.to_str(space.sample(rng))
+    candidates[f"random cell {k + 1}"] = space.sample(rng)
 scratch = {}
 for name, arch in candidates.items():
     ev = estimator.evaluate(space, arch, seed=0)

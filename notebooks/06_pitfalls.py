@@ -340,7 +340,7 @@ from nasbench_lab.widgets import RankingView
 SAMPLE = [int(i) for i in np.random.default_rng(1).choice(len(ARCHS), size=P["oneshot_cells"], replace=False)]
 oneshot_est = nl.get_estimator("supernet", dataset=P["dataset"], device=P["device"], **P["supernet"])
 t = time.perf_counter()
-oneshot = {ARCHS[i]: oneshot_est.evaluate(space, ARCHS[i]).val_acc for i in SAMPLE}
+oneshot = {ARCHS[i]: oneshot_est.evaluate(space, space.from_str(ARCHS[i])).val_acc for i in SAMPLE}
 truth = {ARCHS[i]: float(LAPTOP[i]) for i in SAMPLE}         # the laptop truth (the supernet's own task)
 one = ranking.compare_rankings(oneshot, truth, k=k)
 print(f"supernet trained and {len(SAMPLE)} cells scored in {time.perf_counter() - t:.0f} s (data: {P['dataset']})")
@@ -472,7 +472,8 @@ median = float(np.nanmedian(COSTS[COST][0]))             # the limit: the median
 LIMIT, limited = ((round(median / 1e6, 1) * 1e6, f"macs<={round(median / 1e6, 1):g}M") if COST == "macs" else
                   (round(median, 2), f"latency_ms<={round(median, 2):g}"))
 unit = (lambda v: f"{v / 1e6:6.1f} M MACs") if COST == "macs" else (lambda v: f"{v:6.2f} ms")
-evals = [Evaluation(ARCHS[i], float(CIFAR[i]), metrics={COST: float(COSTS[COST][0][i])}) for i in range(len(ARCHS))]
+evals = [Evaluation(space.from_str(ARCHS[i]), float(CIFAR[i]), metrics={COST: float(COSTS[COST][0][i])})
+         for i in range(len(ARCHS))]
 objectives = {"accuracy only": parse_objective("accuracy"),
               "soft penalty w=-0.07 (MnasNet)": parse_objective(f"{COST}:target={LIMIT}"),
               "soft penalty w=-0.5": parse_objective(f"{COST}:target={LIMIT},w=-0.5"),
@@ -512,7 +513,7 @@ SEARCH_OK = max(capped) <= LIMIT
 print(f"check: every limited pick is within the limit: {SEARCH_OK}; the limit binds on every unconstrained pick: "
       f"{SEARCH_BINDS} (cheapest unconstrained pick {unit(min(free)).strip()}, limit {unit(LIMIT).strip()})")
 r = hw_runs[limited][0]
-fig = viz.pareto_spec([{"arch": e.arch, "val_acc": e.val_acc, "metrics": {COST: e.metrics[COST] * SHOWN[COST]}}
+fig = viz.pareto_spec([{"arch": str(e.arch), "val_acc": e.val_acc, "metrics": {COST: e.metrics[COST] * SHOWN[COST]}}
                        for e in r.evaluations], cost=COST, acc="val_acc", limit=LIMIT * SHOWN[COST],
                       title=f"what the limited search (seed 0) evaluated: {len(r.evaluations)} strings, "
                             f"{sum(e.metrics[COST] > LIMIT for e in r.evaluations)} of them past the limit")
@@ -783,7 +784,7 @@ check("exercise 1", tau_by_hand,
 # the cells (`budget` below)? Give its NB201 string.
 
 # %%
-rows = [{"arch": e.arch, "acc": e.val_acc, "metrics": e.metrics} for e in evals]
+rows = [{"arch": str(e.arch), "acc": e.val_acc, "metrics": e.metrics} for e in evals]
 budget = float(np.nanpercentile(COSTS[COST][0], 10))
 deploy = ...              # an NB201 string
 

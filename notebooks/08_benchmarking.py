@@ -96,7 +96,7 @@ print(f"scale: {SCALE}")
 import numpy as np
 from nasbench_lab.bench import BenchTable
 from nasbench_lab.bench.cifar10 import Cifar10Table, _tau
-from nasbench_lab.bench.estimator import TableEstimator
+from nasbench_lab.estimators.table import TableEstimator
 from nasbench_lab.ranking import kendall_tau
 
 CIFAR10 = Cifar10Table()

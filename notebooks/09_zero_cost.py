@@ -90,7 +90,8 @@ from nasbench_lab.bench import BenchTable
 
 space = nl.get_space("nb201")
 TABLE = BenchTable()
-cells = [TABLE.archs[i] for i in np.random.default_rng(0).choice(len(TABLE.archs), P["live_cells"], replace=False)]
+cells = [space.from_str(TABLE.archs[i])                    # the table file holds strings: parse them once
+         for i in np.random.default_rng(0).choice(len(TABLE.archs), P["live_cells"], replace=False)]
 data = zerocost.load_data("fashion-mnist", 16)
 for a in cells:
     r = zerocost.score_all(space, a, data=data, skeleton={"C": 8, "N": 1})
@@ -261,7 +262,7 @@ for i in over[:5]:
 # against random search, plain evolution and the plain predictor at the same simulated time:
 
 # %%
-from nasbench_lab.bench.estimator import TableEstimator
+from nasbench_lab.estimators.table import TableEstimator
 
 EST = TableEstimator(table=TABLE)
 TIME_BUDGET = P["trainings"] * race.typical_cost(EST)

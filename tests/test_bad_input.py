@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from nasbench_lab.cli import main
 from nasbench_lab.config import fields
+from nasbench_lab.estimators import estimator_class, list_estimators
 from nasbench_lab.strategies import list_strategies, strategy_class
 
 W = "WORKSPACE"            # replaced by the workspace folder in every argument
@@ -131,10 +132,9 @@ def _bad_value(kind: str):
 
 
 def _option_cases():
-    """One wrong-typed value for every option of every strategy (from the config dataclasses)."""
+    """One wrong-typed value for every option of every strategy and estimator (their ``config_class``)."""
     for name in list_strategies():
-        cls = strategy_class(name)
-        cfg = _config_class(cls)
+        cfg = strategy_class(name).config_class
         yield ["search", "--estimator", "synthetic", "--strategy", name, "--budget", "2",
                "--option", "no_such_option=1"], "unknown option"
         if cfg is None:
@@ -143,14 +143,13 @@ def _option_cases():
         for spec in fields(cfg):
             yield (["search", "--estimator", "synthetic", "--space", space, "--strategy", name, "--budget", "2",
                     "--option", f"{spec.name}={_bad_value(spec.kind)}"], f"'{spec.name}'")
-
-
-def _config_class(cls):
-    import importlib
-    import inspect
-    mod = importlib.import_module(cls.__module__)
-    found = [c for n, c in inspect.getmembers(mod, inspect.isclass) if n.endswith("Config") and c.__module__ == mod.__name__]
-    return found[0] if found else None
+    for name in list_estimators():
+        cls = estimator_class(name)
+        if cls.config_key is not None:          # train, lowfi: the fidelity has flags of its own (--epochs ...)
+            continue
+        for spec in fields(cls.config_class):
+            yield (["search", "--estimator", name, "--budget", "2", "--estimator-option",
+                    f"{spec.name}={_bad_value(spec.kind)}"], f"'{spec.name}'")
 
 
 NUMBER_CASES = [
@@ -359,9 +358,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st
 def test_fuzz_strategy_options_are_checked_before_anything_runs(strategy, values, pick):
     """Any option values either build a config or raise ValueError (never TypeError & co.)."""
     from nasbench_lab.config import build
-    cfg = _config_class(strategy_class(strategy))
-    if cfg is None:
-        return
+    cfg = strategy_class(strategy).config_class
     names = [f.name for f in fields(cfg)]
     opts = {pick.draw(st.sampled_from(names)) if names and k.startswith("a") else k: v for k, v in values.items()}
     try:

@@ -261,7 +261,7 @@ def test_estimator_options_that_do_not_apply(opts, match):
 
 def test_race_reports_regret_against_the_cell_truth(table):
     from nasbench_lab import race as R
-    from nasbench_lab.bench.estimator import TableEstimator
+    from nasbench_lab.estimators.table import TableEstimator
     est = TableEstimator(dataset="cifar10", table=table)
     res = R.race({"random": None, "evolution": {"population": 10, "sample": 3}}, est, seeds=range(3), budget=30)
     truth, best = table.truth()

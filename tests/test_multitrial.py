@@ -15,7 +15,7 @@ import pytest
 from nasbench_lab import EventLog, get_space, list_spaces, list_strategies, search
 from nasbench_lab.objectives import ObjectiveError, Objective, objective_spec, parse_objective
 from nasbench_lab.strategies import StrategyError, strategy_class
-from nasbench_lab.synthetic import SyntheticEstimator
+from nasbench_lab.estimators.synthetic import SyntheticEstimator
 
 MULTI_TRIAL = [s for s in list_strategies() if strategy_class(s).family == "multi-trial"]
 # Smoke options where a default is sized for real runs: zero-cost scoring of 100-cell pools of DARTS
@@ -37,7 +37,7 @@ def test_every_strategy_on_every_space(strategy, space):
     sp = get_space(space)
     assert len(res.evaluations) == 12
     for ev in res.evaluations:
-        assert sp.to_str(sp.from_str(ev.arch)) == ev.arch          # a valid architecture of the space
+        assert sp.check(ev.arch) is ev.arch                        # a valid architecture value of the space
     objs = [e.payload["objective"] for e in log.of("evaluation")]
     assert res.best.val_acc == max(e.val_acc for e in res.evaluations) and max(objs) == res.best.val_acc
     assert [e.kind for e in log.events][0] == "run_started" and log.events[-1].kind == "run_finished"
@@ -79,7 +79,7 @@ def test_synthetic_optimum_beats_all_its_neighbours(space):
     top = est.evaluate(sp, opt, seed=7).val_acc
     assert est.score(sp, opt) == pytest.approx(95.0)
     assert all(est.evaluate(sp, n, seed=7).val_acc < top for n in sp.neighbours(opt))
-    again = est.evaluate(sp, sp.to_str(opt), seed=7)          # deterministic, accepts strings
+    again = est.evaluate(sp, sp.from_str(sp.to_str(opt)), seed=7)          # deterministic
     assert again.val_acc == top and set(again.metrics) >= {"params", "flops", "latency_ms"}
 
 
@@ -196,7 +196,7 @@ def test_reinforce_independent_policy_learns_and_reports():
 
 
 def test_reinforce_rejects_an_unknown_controller():
-    with pytest.raises(StrategyError, match="controller must be one of"):
+    with pytest.raises(StrategyError, match="'controller' must be one of"):
         search("nb201", "reinforce", "synthetic", budget=5, strategy_options={"controller": "gru"})
 
 
@@ -205,7 +205,7 @@ def test_local_search_climbs_and_never_reevaluates():
     log = EventLog()
     res = search("nb201", "local", "synthetic", budget=150, seed=0, on_event=log)
     sp = get_space("nb201")
-    canon = [sp.canonical(sp.from_str(e.arch)) for e in res.evaluations]
+    canon = [sp.canonical(e.arch) for e in res.evaluations]
     assert len(set(canon)) == len(canon)                              # memory of seen architectures
     moves = [e.payload for e in log.of("local")]
     assert moves[0]["move"] == "start" and any(m["move"] == "restart" for m in moves)
@@ -229,7 +229,7 @@ def test_predictor_rounds_propose_unseen_candidates():
     assert all(len(r["chosen"]) == 5 and r["candidates"] >= 5 for r in rounds)
     assert rounds[-1]["fit_corr"] > 0.5                               # the surrogate fits what it saw
     sp = get_space("chain")
-    canon = [sp.canonical(sp.from_str(e.arch)) for e in res.evaluations]
+    canon = [sp.canonical(e.arch) for e in res.evaluations]
     assert len(set(canon)) == len(canon)
 
 
@@ -273,7 +273,7 @@ def test_missing_metric_fails_the_run_with_a_clear_error():
         name = "nometrics"
 
         def evaluate(self, space, arch, seed=0, emit=None, stop=None):
-            return Evaluation(space.to_str(arch), 50.0)
+            return Evaluation(arch, 50.0)
 
     with pytest.raises(ObjectiveError, match="latency_ms"):
         search("nb201", "random", NoMetrics(), budget=3, objective="latency_ms<=5")

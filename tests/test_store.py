@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -13,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from nasbench_lab import StopFlag, open_store, resume, search
+from nasbench_lab import StopFlag, get_space, list_spaces, open_store, resume, search
 from nasbench_lab.estimators import Estimator
+from nasbench_lab.estimators.synthetic import SyntheticEstimator
 from nasbench_lab.store import StoreError
 from nasbench_lab.strategies import list_strategies, strategy_class
-from nasbench_lab.synthetic import SyntheticEstimator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,12 +36,31 @@ def test_a_run_is_recorded(tmp_path):
     assert run["space"] == "nb201" and run["strategy"] == "evolution" and run["estimator"] == "synthetic"
     assert run["config"]["strategy_options"] == {"population": 6, "sample": 2} and run["seed"] == 2
     assert {"python", "torch", "nasbench_lab"} <= set(run["versions"])
-    assert run["best"]["arch"] == res.best.arch and run["best"]["val_acc"] == res.best.val_acc
+    assert run["best"]["arch"] == str(res.best.arch) and run["best"]["val_acc"] == res.best.val_acc
     assert _archs(st.evaluations(res.run_id)) == _archs(res.evaluations)
     assert st.evaluations(res.run_id)[0].metrics == res.evaluations[0].metrics
     assert len(st.events(res.run_id, "population")) == 30
     assert [e.kind for e in st.events(res.run_id) if e.kind.startswith("run_")] == ["run_started", "run_finished"]
     assert [r["run_id"] for r in st.runs()] == [res.run_id]
+
+
+@pytest.mark.parametrize("space", list_spaces())
+def test_the_best_architecture_is_the_space_value_and_round_trips_through_the_store(tmp_path, space):
+    """House rule 2: inside the library an architecture is the value the space samples; the store (like
+    events and JSON) keeps its string, and gives the value back."""
+    sp = get_space(space)
+    st = open_store(tmp_path / "s.sqlite")
+    res = search(space, "evolution", "synthetic", budget=8, seed=0, store=st,
+                 strategy_options={"population": 4, "sample": 2})
+    sample = sp.sample(random.Random(0))
+    assert type(res.best.arch) is type(sample) is sp.arch_type
+    assert all(type(e.arch) is type(sample) for e in res.evaluations)
+    assert [e.arch for e in st.evaluations(res.run_id)] == [e.arch for e in res.evaluations]
+    stored = st.run(res.run_id)["best"]["arch"]
+    assert isinstance(stored, str) and sp.from_str(stored) == res.best.arch
+    assert res.to_json_dict()["best"]["arch"] == stored == sp.to_str(res.best.arch) == str(res.best.arch)
+    assert res.best.arch == sp.from_str(sp.to_str(res.best.arch)) and res.best.arch in set(res.evaluations[i].arch
+                                                                                         for i in range(8))
 
 
 def test_export_round_trip(tmp_path):
@@ -56,7 +76,7 @@ def test_export_round_trip(tmp_path):
     assert other.run(rid)["best"] == st.run(rid)["best"] and other.run(rid)["config"] == st.run(rid)["config"]
     with open(tmp_path / "run.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [(r["arch"], float(r["val_acc"])) for r in rows] == _archs(res.evaluations)
+    assert [(r["arch"], float(r["val_acc"])) for r in rows] == [(str(a), v) for a, v in _archs(res.evaluations)]
     assert [int(r["params"]) for r in rows] == [e.metrics["params"] for e in res.evaluations]
     assert json.loads(rows[0]["metrics"]) == res.evaluations[0].metrics
     with pytest.raises(StoreError, match="already"):

@@ -330,7 +330,6 @@ TINY_DARTS = {"skeleton": {"C": 4, "N": 1}, "train_subset": 128, "val_subset": 1
               "batch_size": 32}
 
 
-@pytest.mark.skipif("darts" not in __import__("nasbench_lab").list_strategies(), reason="needs darts")
 def test_alphas_from_a_real_darts_run():
     """The alpha DAG of a real (tiny) DARTS run on NB201 keeps exactly the cell the strategy derived."""
     torch = pytest.importorskip("torch")

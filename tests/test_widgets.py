@@ -9,7 +9,7 @@ import time
 import pytest
 
 import viz_streams as vs
-from nasbench_lab import list_estimators, list_strategies, search
+from nasbench_lab import list_strategies, search
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
@@ -18,7 +18,7 @@ pytest.importorskip("anywidget")
 from nasbench_lab import widgets as W  # noqa: E402
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-FAST = "synthetic" if "synthetic" in list_estimators() else "train"
+FAST = "synthetic"               # a registry without it fails here, not silently trains
 
 
 def _wait(cond, timeout=30.0, step=0.02):
@@ -35,7 +35,6 @@ def _lab(**kw):
     return lab
 
 
-@pytest.mark.skipif("evolution" not in list_strategies(), reason="needs the evolution strategy")
 def test_lab_run_fills_figures():
     lab = _lab()
     lab.space.value, lab.strategy.value, lab.estimator.value = "nb201", "evolution", FAST
@@ -50,7 +49,7 @@ def test_lab_run_fills_figures():
     evals = next(t for t in hist["data"] if t["name"] == "val_acc")
     assert evals["y"] == [e.val_acc for e in res.evaluations]             # every evaluation of the run
     assert "best so far" in lab.panels["Best DAG"].pane.spec["layout"]["title"]["text"]
-    assert res.best.arch[:60] in lab.panels["Best DAG"].pane.spec["layout"]["title"]["text"]
+    assert str(res.best.arch)[:60] in lab.panels["Best DAG"].pane.spec["layout"]["title"]["text"]
     pop = lab.panels["Population"].pane.spec
     assert any(t["name"] == "alive" and t["x"] for t in pop["data"])
     assert lab.progress.value == 40 and "finished" in lab.status.value and lab.error.value == ""
@@ -168,9 +167,8 @@ def test_lab_tabs_appear_for_known_event_kinds():
     assert lab.panels["Alphas"].pane.points() > 0
     titles = [lab.tabs.get_title(i) for i in range(len(lab.tabs.children))]
     assert titles == lab._shown
-    lab.strategy.value = "darts" if "darts" in list_strategies() else lab.strategy.value
-    if lab.strategy.value == "darts":
-        assert "Alphas" in lab._shown
+    lab.strategy.value = "darts"
+    assert "Alphas" in lab._shown
 
 
 def test_throttle_bounds_redraws_and_keeps_the_last():
@@ -229,13 +227,11 @@ def test_alpha_view_slider_shows_the_dag_as_it_was():
 
 def test_standalone_views_subscribe_to_a_live_search():
     pop, dag, hist = W.PopulationView(), W.DagView("nb201"), W.HistoryView()
-    if "evolution" not in list_strategies():
-        pytest.skip("needs the evolution strategy")
     res = search("nb201", "evolution", "synthetic", budget=30, on_event=[pop.on_event, dag.on_event, hist.on_event])
     for v in (pop, dag, hist):
         v.flush()
     assert hist.pane.points() >= 30 and pop.pane.points() > 0
-    assert res.best.arch[:50] in dag.pane.spec["layout"]["title"]["text"]
+    assert str(res.best.arch)[:50] in dag.pane.spec["layout"]["title"]["text"]
 
 
 def test_panels_degrade_without_the_widget_stack(monkeypatch):
@@ -250,7 +246,6 @@ def test_panels_degrade_without_the_widget_stack(monkeypatch):
         W.Lab()
 
 
-@pytest.mark.skipif("evolution" not in list_strategies(), reason="needs the evolution strategy")
 def test_run_browser_replay_and_compare(tmp_path):
     pytest.importorskip("nasbench_lab.store")
     db = tmp_path / "runs.sqlite"
@@ -335,7 +330,6 @@ def test_live_plot_state_is_the_whole_figure_and_plotly_js_is_sent_once_asked():
         lp.show({"data": [{"type": "scatter", "xx": [1]}]})                 # plotly's own message, in Python
 
 
-@pytest.mark.skipif("darts" not in list_strategies(), reason="needs darts")
 def test_lab_one_shot_alphas_and_stop_within_a_step(one_torch_thread):
     opts = {"skeleton": {"C": 4, "N": 1}, "train_subset": 128, "val_subset": 128, "eval_subset": 64,
             "batch_size": 32}

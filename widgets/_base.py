@@ -15,14 +15,14 @@ import os
 import threading
 import time
 
-from nasbench_lab.viz import as_spec, to_figure
+from nasbench_lab.viz import as_spec, save, to_figure, to_png
 from nasbench_lab.viz.records import as_record
 
 
 def widgets_available() -> bool:
     """True when ipywidgets, plotly and anywidget (the live figures, see liveplot.py) can be used."""
     try:
-        import anywidget  # noqa: F401
+        import anywidget  # noqa: F401         # heavy UI packages, probed (not used) here
         import ipywidgets  # noqa: F401
         import plotly.graph_objects  # noqa: F401
     except Exception:  # noqa: BLE001 - any missing piece means: static figures
@@ -103,10 +103,10 @@ class FigurePane:
         #: the most redraws per second worth asking for (a PNG frame costs a matplotlib render)
         self.max_hz = 1.0 if self.mode == "image" else None
         if self.mode == "plotly":
-            from .liveplot import LivePlot
+            from .liveplot import LivePlot          # imports anywidget (heavy UI): only for live figures
             self.widget = LivePlot(height=height)
         elif self.mode == "image":
-            import ipywidgets as w
+            import ipywidgets as w                  # heavy UI package: only when a figure is shown
             self.widget = w.Image(format="png", layout=w.Layout(max_width="100%"))
 
     def show(self, spec: dict) -> None:
@@ -117,7 +117,6 @@ class FigurePane:
         if self.mode == "plotly":
             self.widget.show(spec)
         elif self.mode == "image":
-            from nasbench_lab.viz import to_png
             self.widget.value = to_png(spec, dpi=80)
 
     def points(self) -> int:
@@ -205,7 +204,6 @@ class View:
         return to_figure(self.spec(), "static")
 
     def save(self, path) -> str:
-        from nasbench_lab.viz import save
         return save(self.spec(), path)
 
     # ------------------------------------------------------------------ display
@@ -226,7 +224,6 @@ class View:
         # the static fallback: front-ends without the widget manager (nbconvert to PDF, plain
         # renderers) pick the PNG; JupyterLab and Voila prefer the live widget
         try:
-            from nasbench_lab.viz import to_png
             bundle["image/png"] = base64.b64encode(to_png(as_spec(self.spec()), dpi=72)).decode("ascii")
         except Exception:  # noqa: BLE001 - no matplotlib: the text form is all there is
             pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 from nasbench_lab.events import Event
+from nasbench_lab.store import open_store
 
 from ._base import widgets_available
 from .views import PANELS, AnytimeView
@@ -20,7 +21,6 @@ KIND_TAB = {"population": "Population", "controller": "Controller", "alphas": "A
 def _open(store):
     if hasattr(store, "runs") and hasattr(store, "events"):
         return store
-    from nasbench_lab.store import open_store
     return open_store(store)
 
 
@@ -115,7 +115,7 @@ class RunBrowser:
     def __init__(self, store):
         if not widgets_available():
             raise ImportError("RunBrowser needs ipywidgets, plotly and anywidget: pip install 'nasbench_lab[lab]'")
-        import ipywidgets as w
+        import ipywidgets as w          # heavy UI package, optional: only when controls are built
         self.store = _open(store)
         self.runs = w.SelectMultiple(options=[], rows=8, description="runs", layout=w.Layout(width="900px"))
         self.refresh_button = w.Button(description="Refresh", icon="refresh")

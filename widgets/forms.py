@@ -1,12 +1,13 @@
 """Forms generated from the typed option dataclasses: one control per field, its docstring as tooltip.
 
 The Lab used to take strategy and estimator options as JSON text; a student then met a parser traceback
-instead of the option's meaning. Here every field of a config dataclass (``nasbench_lab.config.fields``)
-becomes a control picked by its kind: a Checkbox for bool, IntText for int, FloatText for float, a
+instead of the option's meaning. Here every field of a strategy's or an estimator's config dataclass (its
+``config_class``, read through ``nasbench_lab.config.fields``) becomes a control picked by its kind: a Checkbox for bool, IntText for int, FloatText for float, a
 Dropdown for a ``Literal[...]`` field (its values, nothing to mistype), Text for other str (and for
 optional numbers, where empty means None), a small JSON Text for tuple/dict. Each change
-is checked at once with the same code the search uses (``config.check_value`` for the type, then
-``config.build`` for the class's own range checks), and the message lands next to the field it names.
+is checked at once with the same code the search uses (``config.check_value`` for the type and the
+range, then ``config.build`` for the class's rules over several fields), and the message lands next to
+the field it names.
 
 ``OptionsForm.values()`` returns only the options that differ from their defaults, so an untouched
 form runs exactly what the library's defaults say (and stores no noise in the run's options).
@@ -15,83 +16,35 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import inspect
 import json
 import re
-import sys
-import typing
 
 from nasbench_lab.config import FieldSpec, build, check_value, fields
+from nasbench_lab.estimators import estimator_class
+from nasbench_lab.strategies import strategy_class
 
 
 def strategy_config(name: str):
-    """The config dataclass of strategy ``name`` (the ``*Config`` dataclass of its module), or None."""
-    from nasbench_lab.strategies import strategy_class
+    """The options dataclass of strategy ``name`` (its ``config_class``), or None."""
     try:
-        cls = strategy_class(name)
+        return strategy_class(name).config_class
     except (ValueError, ImportError):
         return None
-    module = sys.modules[cls.__module__]
-    found = [obj for n, obj in vars(module).items() if n.endswith("Config") and dataclasses.is_dataclass(obj)
-             and obj.__module__ == module.__name__]
-    return found[0] if len(found) == 1 else None
-
-
-# Estimators whose options are not a dataclass: the fields come from the constructor's signature and
-# these one-line explanations (what a tooltip should say).
-_SIGNATURE_DOCS = {
-    "synthetic": {"noise": "Noise on each score, as a fraction of the smallest step between architectures "
-                           "(0 to 0.25).",
-                  "shift": "Which invented landscape (each shift moves the optimum).",
-                  "delay": "Seconds each evaluation sleeps: stands in for training time so a run can be watched.",
-                  "epochs": "Epochs of a full (invented) training; multi-fidelity strategies stop some earlier."},
-    "table": {"setting": "Which training protocol of the table answers (empty: the table's default).",
-              "epoch": "Answer with the accuracy after this epoch (empty: the last): low fidelity from the table.",
-              "seed": "Which training seed answers (empty: chosen by the search seed)."},
-}
-_SKIP = {"dataset", "device", "table", "data", "path", "save_path", "data_root", "download", "self"}
 
 
 def estimator_form_spec(name: str):
-    """(config class or None, field specs, nest key) for estimator ``name``.
-
-    ``train`` and ``lowfi`` take a ``fidelity`` dict (the Fidelity dataclass); ``supernet`` takes the fields
-    of its SupernetTraining dataclass as keywords; the others their constructor's typed keywords.
-    """
-    from nasbench_lab.estimators import LOW_FIDELITY, Fidelity
-    if name in ("train", "lowfi"):
-        specs = fields(Fidelity)
-        if name == "lowfi":              # its defaults are LOW_FIDELITY's, not Fidelity()'s
-            specs = [dataclasses.replace(s, default=getattr(LOW_FIDELITY, s.name)) for s in specs]
-        return Fidelity, specs, "fidelity"
-    if name == "supernet":
-        try:
-            from nasbench_lab.oneshot_estimator import SupernetTraining
-            return SupernetTraining, fields(SupernetTraining), None
-        except (ImportError, TypeError):
-            return None, [], None
+    """(config class or None, field specs, nest key) for estimator ``name``: the fields of its
+    ``config_class`` with the defaults it has (``lowfi``: LOW_FIDELITY's), and its ``config_key``
+    (``train`` and ``lowfi`` take their fidelity as one ``fidelity`` dict; the others take keywords)."""
     try:
-        from nasbench_lab.estimators import _factories
-        from nasbench_lab.config import _kind
-        target = {"synthetic": "nasbench_lab.synthetic:SyntheticEstimator",
-                  "table": "nasbench_lab.bench.estimator:TableEstimator"}.get(name)
-        if target is None or name not in _factories():
-            return None, [], None
-        module, attr = target.split(":")
-        cls = getattr(__import__(module, fromlist=[attr]), attr)
-        hints = typing.get_type_hints(cls.__init__)
-    except Exception:  # noqa: BLE001 - no form is better than a broken Lab
+        cls = estimator_class(name)
+    except (ValueError, ImportError):
         return None, [], None
-    docs = _SIGNATURE_DOCS.get(name, {})
-    specs = []
-    for p in inspect.signature(cls.__init__).parameters.values():
-        if p.name in _SKIP or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name not in hints:
-            continue
-        kind, optional, choices = _kind(hints[p.name])
-        if kind == "any":
-            continue
-        specs.append(FieldSpec(p.name, kind, optional, p.default, docs.get(p.name, ""), choices))
-    return None, specs, None
+    if cls.config_class is None:
+        return None, [], None
+    defaults = cls.defaults()
+    specs = [dataclasses.replace(s, default=getattr(defaults, s.name)) for s in fields(cls.config_class)]
+    return cls.config_class, specs, cls.config_key
 
 
 def _text(value) -> str:
@@ -114,13 +67,12 @@ class OptionsForm:
     """Controls for a list of FieldSpecs; ``values()``, ``set_values()``, ``errors``, ``valid``.
 
     owner names the configured thing in messages ("strategy 'evolution'", "fidelity"). cls, when given,
-    is built after the per-field checks so the class's own range checks (``check()``, ``__post_init__``)
-    answer too. on_change is called after every re-check.
+    is built after the per-field checks so the class's rules over several fields (``check()``) answer too. on_change is called after every re-check.
     """
 
     def __init__(self, specs: list[FieldSpec], owner: str, cls=None, title: str = "", on_change=None,
                  error: type = ValueError, base: dict | None = None):
-        import ipywidgets as w
+        import ipywidgets as w          # heavy UI package, optional: only when controls are built
         self.specs = {s.name: s for s in specs}
         self.owner, self.cls, self.title, self.error_type = owner, cls, title, error
         self.base = dict(base or {})          # options not in the form that still apply (checked with them)

@@ -17,11 +17,15 @@ The controls' forms, presets, warnings and the parameters Run starts with are in
 """
 from __future__ import annotations
 
+import base64
+import html
 import threading
 import time
 
-from nasbench_lab import list_estimators, list_spaces, list_strategies, search
+from nasbench_lab import get_estimator, list_estimators, list_spaces, list_strategies, search
 from nasbench_lab.events import StopFlag
+from nasbench_lab.search import format_duration
+from nasbench_lab.viz import to_png
 from nasbench_lab.viz.records import as_record
 
 from ._base import Throttle, widgets_available
@@ -70,7 +74,7 @@ class Lab(LabControls):
         if not widgets_available():
             raise ImportError("Lab needs ipywidgets, plotly and anywidget: pip install 'nasbench_lab[lab]' "
                               "(the panels in nasbench_lab.widgets still draw static figures without them)")
-        import ipywidgets as w
+        import ipywidgets as w          # heavy UI package, optional: only when controls are built
         strategies, estimators = list_strategies(), list_estimators()
         estimator = estimator or default_estimator(estimators)
         if dataset is None:
@@ -268,7 +272,6 @@ class Lab(LabControls):
         Why not through the run's event bus: the driver does not forward a candidate's epochs there (the
         History panel reads bus epochs as supernet epochs); the Lab only needs them for its status line.
         """
-        from nasbench_lab import get_estimator
         est = get_estimator(params["estimator"], dataset=params["dataset"], device=params["device"],
                             **(params["estimator_options"] or {}))
         inner = est.evaluate
@@ -380,14 +383,12 @@ class Lab(LabControls):
         est = self._estimate
         if not est:
             return ""
-        from nasbench_lab.search import format_duration
         long = est > 900
         style = " style='color:#a05a00'" if long else ""
         tail = "; Stop ends it" if long else ""
         return f" <span{style}>of about {format_duration(est)} (estimated{tail})</span>"
 
     def _show_error(self, message: str, kind: str = "error") -> None:
-        import html
         colour = "#a00" if kind == "error" else "#8a6d00"
         self.error.value = (f"<div style='color:{colour};border:1px solid {colour};padding:4px 8px;"
                             f"border-radius:4px'><b>{kind}:</b> {html.escape(message)}</div>")
@@ -404,8 +405,6 @@ class Lab(LabControls):
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
         bundle["text/plain"] = f"<Lab: {self.state}>"
         try:                                       # a front-end without widgets shows the history instead
-            import base64
-            from nasbench_lab.viz import to_png
             bundle["image/png"] = base64.b64encode(to_png(self.panels["History"].spec(), dpi=72)).decode("ascii")
         except Exception:  # noqa: BLE001
             pass

@@ -6,7 +6,13 @@ so that each file reads in one sitting: here *what* will run, in lab.py *how* it
 """
 from __future__ import annotations
 
+import html
 import json
+
+from nasbench_lab.config import fields
+from nasbench_lab.estimators import EstimatorError
+from nasbench_lab.objectives import parse_objective
+from nasbench_lab.strategies import StrategyError
 
 from .forms import OptionsForm, estimator_form_spec, strategy_config
 from .presets import INVENTED, advice, presets
@@ -30,8 +36,6 @@ class LabControls:
         """The options form of the selected strategy (one per strategy, kept while switching)."""
         name = self.strategy.value
         if name not in self._strategy_forms:
-            from nasbench_lab.config import fields
-            from nasbench_lab.strategies import StrategyError
             cls = strategy_config(name)
             self._strategy_forms[name] = OptionsForm(fields(cls) if cls else [], f"strategy {name!r}", cls,
                                                      title=f"{name} options", on_change=self._update,
@@ -43,7 +47,6 @@ class LabControls:
         """The options form of the selected estimator (for train/lowfi: the training fidelity)."""
         name = self.estimator.value
         if name not in self._estimator_forms:
-            from nasbench_lab.estimators import EstimatorError
             cls, specs, nest = estimator_form_spec(name)
             title = (f"training fidelity ({name} estimator)" if nest == "fidelity" else f"{name} estimator options")
             if name == "synthetic":
@@ -132,7 +135,6 @@ class LabControls:
             except ValueError as exc:
                 out.append(str(exc))
         if self.objective.value.strip():
-            from nasbench_lab.objectives import parse_objective
             try:
                 parse_objective(self.objective.value.strip())
             except ValueError as exc:
@@ -159,7 +161,6 @@ class LabControls:
                 self.preset.value = "(custom)"       # an edit after a preset makes the settings custom
             finally:
                 self._applying = False
-        import html
         notes = self.warnings()
         self.advice.value = "".join(f"<div style='color:#8a6d00'>&#9888; {html.escape(n)}</div>" for n in notes)
         if self.state != "running":

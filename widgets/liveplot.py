@@ -72,7 +72,7 @@ export default { render };
 @lru_cache(maxsize=1)
 def _plotly_js() -> bytes:
     """plotly.js as shipped inside the plotly Python package (no network, same version as plotly.py)."""
-    import plotly
+    import plotly                          # heavy: the figures' package, loaded when the first live plot shows
     return (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
 
 
@@ -83,8 +83,8 @@ def plain_figure(spec: dict) -> dict:
     (template, colourway), and a typo in a spec should fail in Python with plotly's message, not as a
     blank plot in the browser.
     """
-    import plotly.graph_objects as go
-    import plotly.io as pio
+    import plotly.graph_objects as go      # heavy: loaded when the first live plot shows
+    import plotly.io as pio                # (the same package)
     return json.loads(pio.to_json(go.Figure(spec), validate=True, remove_uids=True))
 
 

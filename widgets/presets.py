@@ -9,7 +9,10 @@ minutes. Pure Python (no widgets): the Lab shows both, the tests read them direc
 """
 from __future__ import annotations
 
-ONE_SHOT = ("darts", "enas", "spos", "proxyless")
+from nasbench_lab.bench import default_path
+from nasbench_lab.strategies import list_strategies, strategy_class
+
+ONE_SHOT = tuple(s for s in list_strategies() if strategy_class(s).family == "one-shot")
 
 INVENTED = "an invented landscape: the numbers are not real accuracies"
 """How the synthetic estimator is labelled wherever the Lab shows it."""
@@ -23,7 +26,6 @@ SMALL_FIDELITY = {"epochs": 1, "train_subset": 2000, "val_subset": 500, "test_su
 def table_available() -> bool:
     """Whether the shipped tabular benchmark exists (scores in microseconds, real accuracies)."""
     try:
-        from nasbench_lab.bench import default_path
         return default_path().is_file()
     except Exception:  # noqa: BLE001 - a broken table is as good as none here
         return False

@@ -12,6 +12,7 @@ does not draw, so any panel can be subscribed to any run.
 from __future__ import annotations
 
 from nasbench_lab import viz
+from nasbench_lab.spaces import get_space
 from nasbench_lab.viz._spec import base_layout
 from nasbench_lab.viz.records import as_record, records
 
@@ -58,13 +59,13 @@ class DagView(View):
         super().__init__(**kw)
 
     def show_arch(self, arch, space=None) -> None:
-        """Draw ``arch`` now (it stays until a run's events name a better one)."""
-        self.arch, self.space = arch, space or self.space
+        """Draw ``arch`` (an architecture value) now (it stays until a run's events name a better one)."""
+        self.arch, self.space = str(arch), space or self.space       # kept as events carry it: its string
         self.refresh()
 
     def best(self) -> tuple:
-        """(architecture, validation accuracy) of the best so far (accuracy None when given by hand)."""
-        best = (self.arch, None)
+        """(architecture string, validation accuracy) of the best so far (accuracy None when given by hand)."""
+        best = (None if self.arch is None else str(self.arch), None)
         for item in self.events():
             kind, p = as_record(item)
             if kind == "evaluation" and p.get("best_arch"):
@@ -79,12 +80,13 @@ class DagView(View):
         arch, acc = self.best()
         if space is None or arch is None:
             return empty_spec("the best architecture so far appears here")
-        key = (getattr(space, "name", space), str(arch), acc)
+        key = (getattr(space, "name", space), arch, acc)
         if self._cache[0] != key:                 # why cache: the best changes rarely, redraws are frequent
             head = "best so far" + (f" ({acc:.2f})" if isinstance(acc, (int, float)) else "")
-            text = str(arch) if len(str(arch)) <= 150 else str(arch)[:147] + "..."
+            text = arch if len(arch) <= 150 else arch[:147] + "..."
+            sp = get_space(space)                 # events carry strings: the drawing needs the value
             # the architecture on its own smaller line: plotly titles do not wrap
-            self._cache = (key, viz.dag_spec(space, arch, title=f"{head}<br><sup>{text}</sup>"))
+            self._cache = (key, viz.dag_spec(sp, sp.from_str(arch), title=f"{head}<br><sup>{text}</sup>"))
         return self._cache[1]
 
 
@@ -104,7 +106,7 @@ class AlphaView(View):
         self.selected_epoch = None
         if self.pane.widget is None:
             return
-        import ipywidgets as w
+        import ipywidgets as w          # heavy UI package, optional: only when controls are built
         self.epoch_slider = w.IntSlider(value=0, min=0, max=0, description="epoch", continuous_update=False)
         self.follow = w.Checkbox(value=True, description="follow the newest epoch")
         self.epoch_slider.observe(self._on_slider, names="value")
@@ -180,7 +182,7 @@ class AlphaView(View):
     def widget(self):
         if self.pane.widget is None:
             return None
-        import ipywidgets as w
+        import ipywidgets as w          # heavy UI package, optional: only when controls are built
         if not hasattr(self, "_box"):
             self._box = w.VBox([w.HBox([self.epoch_slider, self.follow]), self.dag_pane.widget, self.pane.widget])
         return self._box
@@ -269,7 +271,7 @@ class ParetoView(View):
         self.cost_picker = None
         if self.pane.widget is None:
             return
-        import ipywidgets as w
+        import ipywidgets as w          # heavy UI package, optional: only when controls are built
         self.cost_picker = w.Dropdown(options=["auto", *self.COSTS], value=self.cost or "auto", description="cost")
         self.cost_picker.observe(lambda ch: (setattr(self, "cost", None if ch["new"] == "auto" else ch["new"]),
                                              self.refresh()), names="value")
@@ -293,7 +295,7 @@ class ParetoView(View):
     def widget(self):
         if self.pane.widget is None:
             return None
-        import ipywidgets as w
+        import ipywidgets as w          # heavy UI package, optional: only when controls are built
         if not hasattr(self, "_box"):
             self._box = w.VBox([self.cost_picker, self.pane.widget])
         return self._box

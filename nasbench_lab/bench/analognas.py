@@ -32,11 +32,17 @@ import math
 import os
 import pickle
 import time
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from ..hardware import count_macs
+from ..ranking import kendall_tau_finite
 from ..spaces.nb201 import EDGES, OPS, NB201Arch, NB201Space
+from ..train import count_params
 from .table import TableError
 
 PACKAGE = "analog-nasbench"
@@ -153,7 +159,6 @@ def _value(rec, attr: str) -> tuple[float, float]:
 def locate() -> tuple[Path, str]:
     """(data file, package version) of the installed ``analog-nasbench`` distribution, found through its
     metadata (never by importing it)."""
-    from importlib import metadata
     try:
         dist = metadata.distribution(PACKAGE)
     except metadata.PackageNotFoundError:
@@ -173,8 +178,6 @@ def cache_dir() -> Path:
 
 def convert(source: Path, version: str, sha256: str) -> dict:
     """The lab's arrays from the source file: one row per NB201 string, in ``enumerate()`` order."""
-    from ..hardware import count_macs
-    from ..train import count_params
     data = read_source(source)
     space = NB201Space()
     n = space.size()
@@ -194,7 +197,6 @@ def convert(source: Path, version: str, sha256: str) -> dict:
     # Params and MACs (NB201 convention: C=16, N=5, 3x32x32, edges into dead nodes counted) are additive
     # in the edges' ops (every cell of a stage has the same width), so five networks give all 15,625;
     # tests/test_bench_cifar10.py checks the sums against networks built from random strings.
-    import torch
     base_arch = NB201Arch(("none",) * 6)
 
     def measure(arch):
@@ -252,7 +254,6 @@ def load_arrays(source: Path | None = None, version: str | None = None, cache: P
 
 def _read_cache(path: Path):
     """(arrays, meta) of a cache file, or None when it is not one (damaged, foreign, truncated)."""
-    import zipfile
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -269,7 +270,6 @@ def isomorphic_agreement(data: dict, ops=NASLIB_OPS, edges=NASLIB_EDGES, attr: s
     """(Kendall tau, classes): how well two strings of one cell agree when the file's keys are read with
     this op and edge order. Independent trainings of a cell agree (tau ~0.9) only under the right
     mapping; a wrong order puts unrelated strings in one class. The data's own proof of the mapping."""
-    from .cifar10 import _tau
     space = NB201Space()
     pairs: dict = {}
     for key, rec in data.items():
@@ -280,4 +280,4 @@ def isomorphic_agreement(data: dict, ops=NASLIB_OPS, edges=NASLIB_EDGES, attr: s
         if len(pairs.setdefault(cls, [])) < 2:
             pairs[cls].append(_value(rec, attr)[0])
     two = [p for p in pairs.values() if len(p) == 2]
-    return _tau([p[0] for p in two], [p[1] for p in two]), len(two)
+    return kendall_tau_finite([p[0] for p in two], [p[1] for p in two]), len(two)

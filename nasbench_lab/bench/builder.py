@@ -17,6 +17,7 @@ architecture before the second seed, so a build cut short still covers the whole
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import queue
 import threading
 import time
@@ -24,8 +25,13 @@ from pathlib import Path
 
 import torch
 
+from ..data import dataset_info, load_dataset
+from ..executors import RayExecutor
+from ..hardware import count_macs, measure_latency
 from ..spaces.nb201 import NB201Space
+from ..train import count_flops, count_params, resolve_device, train_model
 from .protocol import Protocol, get_protocol
+from .table import read_jsonl, read_records
 
 
 def task_list(settings=("full", "lowfi"), start: int = 0, end: int | None = None, indices=None) -> list[tuple]:
@@ -44,19 +50,6 @@ def task_list(settings=("full", "lowfi"), start: int = 0, end: int | None = None
     return [(p.name, p.seeds[k], i) for k in range(rounds) for p in protos if k < len(p.seeds) for i in rows]
 
 
-def read_records(out_dir) -> list[dict]:
-    """Every record in the shard files of ``out_dir`` (a torn last line from a kill is ignored)."""
-    recs = []
-    for path in sorted(Path(out_dir).glob("shard-*.jsonl")):
-        with open(path) as f:
-            for line in f:
-                try:
-                    recs.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-    return recs
-
-
 def done_tasks(out_dir) -> set:
     return {(r["setting"], r["seed"], r["index"]) for r in read_records(out_dir) if "setting" in r}
 
@@ -66,8 +59,6 @@ def cell_costs(model, input_shape, latency: bool = True, repeats: int = 7) -> di
     edges counted), live MACs, FLOPs (torch's counter: 2 per multiply-add, live edges only) and, on the
     CPU, the batch-1 forward latency (ms, median of ``repeats``, with the process's torch threads).
     """
-    from ..hardware import count_macs, measure_latency
-    from ..train import count_flops, count_params
     out = {"params": count_params(model), "macs": count_macs(model, input_shape),
            "macs_live": count_macs(model, input_shape, dead_edges=False), "flops": count_flops(model, input_shape)}
     if latency:
@@ -86,7 +77,6 @@ def train_one(space: NB201Space, arch, protocol: Protocol, seed: int, data, buil
     the laptop build runs (the other core trains another cell meanwhile). On a GPU, where several
     trainings share the device, latency is left to ``measure_costs`` run alone afterwards.
     """
-    from ..train import count_params, train_model
     lock = build_lock or _NullLock()
     with lock:                       # the global torch seed is process-wide: build one model at a time
         torch.manual_seed(seed)
@@ -120,8 +110,6 @@ def run_worker(worker_id: int, tasks: list, out_dir: str | None, device: str = "
     Records go to ``out_dir``/shard-<worker_id>.jsonl, or to ``sink(record)`` when given (a Ray worker
     hands them back to the driver, which writes them: the cluster needs no shared file system).
     """
-    from ..data import load_dataset
-    from ..train import resolve_device
     dev = resolve_device(device)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True       # fixed shapes: let cuDNN pick its fastest kernels once
@@ -221,7 +209,6 @@ def _ray_build(out: Path, todo: list, workers: int, threads: int, device: str, d
     Why chunks and not one task per call: a call costs milliseconds of scheduling and the actor's
     datasets stay loaded, while a kill loses at most the chunks in flight (finished ones are on disk).
     """
-    from ..executors import RayExecutor
     ex = RayExecutor(workers=workers, address=address, num_cpus=float(threads))
     ray = ex._ray()
     try:
@@ -287,7 +274,6 @@ def build(out_dir, settings=("laptop", "laptop-lowfi"), start: int = 0, end: int
     elif workers <= 1:
         n = run_worker(len(list(out.glob("shard-*.jsonl"))), todo, str(out), device, threads, deadline, data_root)
     else:
-        import multiprocessing as mp
         # Why a fresh worker id per call: each process appends to its own shard; ids never collide
         # across resumed calls because we start after the highest existing shard number.
         base = len(list(out.glob("shard-*.jsonl")))
@@ -313,17 +299,6 @@ def build(out_dir, settings=("laptop", "laptop-lowfi"), start: int = 0, end: int
             "tasks_per_s": round(n / seconds, 3) if seconds > 0 else None}
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:            # a torn last line from a kill
-                continue
-    return rows
-
-
 def measure_costs(out_dir, setting: str, device: str = "cpu", latency: bool = True, repeats: int = 7,
                   time_limit: float | None = None, start: int = 0, end: int | None = None,
                   only_missing: bool = True) -> int:
@@ -334,9 +309,6 @@ def measure_costs(out_dir, setting: str, device: str = "cpu", latency: bool = Tr
     ``only_missing``: skip cells whose costs (with latency, if asked) are already recorded, in the
     training records or in the costs file; returns the number of cells measured.
     """
-    from ..data import dataset_info
-    from ..hardware import measure_latency
-    from ..train import resolve_device
     dev = resolve_device(device)
     proto = get_protocol(setting)
     info = dataset_info(proto.dataset)
@@ -346,7 +318,7 @@ def measure_costs(out_dir, setting: str, device: str = "cpu", latency: bool = Tr
     unique = space.unique()
     path = Path(out_dir) / f"costs-{setting}.jsonl"
     need = "latency_ms" if latency else "macs"
-    have = {r["index"] for r in _read_jsonl(path) if need in r}
+    have = {r["index"] for r in read_jsonl(path) if need in r}
     if only_missing:
         have |= {r["index"] for r in read_records(out_dir) if r.get("setting") == setting and need in r}
     end = len(unique) if end is None else end

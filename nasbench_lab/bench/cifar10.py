@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import json
 import math
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ..spaces.nb201 import EDGES, OPS, NB201Arch, NB201Space
-from .analognas import HARDWARE_METRICS, METRICS, INSTALL, load_arrays, string_index
-from .table import TableError
+from ..ranking import kendall_tau_finite as _tau
+from .analognas import HARDWARE_METRICS, METRICS, PACKAGE, load_arrays, string_index
+from .table import TableError, as_arch
 
 # How the training cost is charged (the data has none): the timed step of the network, per step.
 EPOCHS, TRAIN_IMAGES, BATCH = 200, 50_000, 256
@@ -89,7 +91,6 @@ def predict_step(model: dict, arch: NB201Arch) -> float:
 
 
 def costs_path() -> Path:
-    from importlib import resources
     return Path(str(resources.files("nasbench_lab.bench") / "data" / "nb201_cifar10_costs.json"))
 
 
@@ -140,8 +141,7 @@ class Cifar10Table:
     # ------------------------------------------------------------------ rows and truths
     def row(self, arch) -> int:
         """Row of one string (``string_index``): every string is its own training."""
-        a = arch if isinstance(arch, NB201Arch) else self.space.from_str(arch)
-        return string_index(a)
+        return string_index(as_arch(self.space, arch))
 
     def cell(self, arch) -> int:
         """The cell (isomorphism class) of a string: its row in ``scores`` and in the laptop table."""
@@ -177,14 +177,13 @@ class Cifar10Table:
             return None
         i = self.row(arch)
         if i not in self._step:
-            a = arch if isinstance(arch, NB201Arch) else self.space.from_str(arch)
-            self._step[i] = max(predict_step(self.costs["step_model"], a), 0.0)
+            self._step[i] = max(predict_step(self.costs["step_model"], as_arch(self.space, arch)), 0.0)
         return self._step[i]
 
     # ------------------------------------------------------------------ queries
     def query(self, arch) -> dict:
         """One string's own training (every metric), its cell's truth, size and costs."""
-        a = arch if isinstance(arch, NB201Arch) else self.space.from_str(arch)
+        a = as_arch(self.space, arch)
         i = string_index(a)
         c = int(self._cell[i])
         step = self.step_seconds(a)
@@ -218,7 +217,6 @@ class Cifar10Table:
     def info(self, laptop=None) -> dict:
         """Source and protocol, coverage, best cell, spread, noise floor, transfer from the laptop
         table, each hardware metric's tau against digital accuracy, and where the costs come from."""
-        from .analognas import PACKAGE
         test = self.scores("test_acc")
         tau, pairs = self.noise_floor()
         out = {"dataset": self.dataset, "label": self.label, "source": {
@@ -263,15 +261,3 @@ def _spread(v: np.ndarray) -> dict:
             (("min", 0), ("p25", 25), ("median", 50), ("p75", 75), ("max", 100))}
 
 
-def _tau(x, y) -> float | None:
-    """Kendall tau-b; scipy's O(n log n) one when installed (6,466 cells make 21 million pairs)."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    m = np.isfinite(x) & np.isfinite(y)
-    if m.sum() < 3:
-        return None
-    try:
-        from scipy.stats import kendalltau             # optional: the core does not depend on scipy
-    except ImportError:
-        from ..ranking import kendall_tau
-        return float(kendall_tau(x[m], y[m]))
-    return float(kendalltau(x[m], y[m]).statistic)

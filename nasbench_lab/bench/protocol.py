@@ -50,6 +50,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from ..train import TrainConfig
+
 
 @dataclass(frozen=True)
 class Protocol:
@@ -98,8 +100,7 @@ class Protocol:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
-    def train_config(self, seed: int):
-        from ..train import TrainConfig
+    def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                            weight_decay=self.weight_decay, train_subset=self.train_subset,
                            val_subset=self.val_subset, test_subset=self.test_subset, augment=self.augment,

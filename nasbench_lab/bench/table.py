@@ -16,16 +16,26 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
+import zipfile
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import TableError
+from ..ranking import kendall_tau
 from ..spaces.nb201 import NB201Arch, NB201Space
-from .protocol import Protocol
+from .protocol import Protocol, get_protocol
 
 TABLE_NAME = "nb201_fmnist.npz"
+
+
+def as_arch(space: NB201Space, arch) -> NB201Arch:
+    """``arch`` as an NB201Arch: the value itself, or a published string parsed. Why the tables take both:
+    their query API is where strings arrive from the command line and data files (``bench query``, race
+    records), while the library hands them the value."""
+    return arch if isinstance(arch, NB201Arch) else space.from_str(arch)
 
 
 def default_path() -> Path:
@@ -37,6 +47,23 @@ COSTS = ("params", "macs", "macs_live", "flops")
 """Integer cost arrays per setting (-1 where unknown); ``latency_ms`` is float (NaN where unknown)."""
 
 
+def read_jsonl(path) -> list[dict]:
+    """The JSON lines of ``path`` ([] when it does not exist); a torn last line from a kill is ignored."""
+    rows = []
+    if Path(path).exists():
+        for line in Path(path).read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+def read_records(out_dir) -> list[dict]:
+    """Every record in the shard files of the build folder ``out_dir`` (``builder`` writes them)."""
+    return [r for path in sorted(Path(out_dir).glob("shard-*.jsonl")) for r in read_jsonl(path)]
+
+
 def merge(out_dirs, path=None, settings=None, extra_meta: dict | None = None, default: str | None = None) -> Path:
     """Collect the shard records and cost files of one or more build folders into one table file.
 
@@ -44,8 +71,6 @@ def merge(out_dirs, path=None, settings=None, extra_meta: dict | None = None, de
     setting each). ``default``: the setting queries use when none is named (else laptop, then full,
     then the first one).
     """
-    from .builder import _read_jsonl, read_records
-    from .protocol import get_protocol
     dirs = [Path(d) for d in ([out_dirs] if isinstance(out_dirs, (str, Path)) else out_dirs)]
     space = NB201Space()
     unique = space.unique()
@@ -96,7 +121,7 @@ def merge(out_dirs, path=None, settings=None, extra_meta: dict | None = None, de
             take(r, i)
             graphs += bool(r.get("cuda_graph"))
         for d in dirs:                                   # a separate costs pass wins over the records
-            for r in _read_jsonl(d / f"costs-{s}.jsonl"):
+            for r in read_jsonl(d / f"costs-{s}.jsonl"):
                 take(r, r["index"])
         arrays.update({f"{s}.val_curve": curve, f"{s}.test_acc": test, f"{s}.train_loss": loss,
                        f"{s}.seconds": secs, f"{s}.latency_ms": lat, **{f"{s}.{c}": v for c, v in costs.items()}})
@@ -119,7 +144,6 @@ class BenchTable:
         if not path.is_file():
             raise TableError(f"benchmark table not found at {path}; build one with `nasbench-lab bench build` "
                              f"(a laptop CPU builds the laptop setting in an afternoon) or pass the path of one")
-        import zipfile
         with open(path, "rb") as f:
             head = f.read(4)
         if head != b"PK\x03\x04":
@@ -146,6 +170,7 @@ class BenchTable:
             raise TableError(f"{path} holds no benchmark setting")
         self.archs = [str(a) for a in self._a["archs"]]
         self._row = {a: i for i, a in enumerate(self.archs)}
+        self._row_of: dict[NB201Arch, int] = {}      # arch value -> row, filled as asked
         self.space = NB201Space()
         self._protocols: dict[str, Protocol] = {}
 
@@ -172,9 +197,14 @@ class BenchTable:
             raise TableError(f"setting {setting!r} is not in this table; it has: {', '.join(self.settings)}")
 
     def row(self, arch) -> int:
-        """Row of ``arch`` (a string or NB201Arch, any of the 15,625: mapped through ``canonical``)."""
-        a = arch if isinstance(arch, NB201Arch) else self.space.from_str(arch)
-        return self._row[str(self.space.canonical(a))]
+        """Row of ``arch`` (an NB201Arch or its string, any of the 15,625: mapped through ``canonical``)."""
+        a = as_arch(self.space, arch)
+        # Why a memo by value: races query the same few thousand cells millions of times; a known value
+        # costs one dict lookup, with no string made or parsed.
+        i = self._row_of.get(a)
+        if i is None:
+            i = self._row_of[a] = self._row[str(self.space.canonical(a))]
+        return i
 
     def array(self, name: str, setting: str | None = None) -> np.ndarray:
         key = f"{setting or self.default_setting}.{name}"
@@ -277,7 +307,6 @@ class BenchTable:
         return out
 
     def _tau(self, a: tuple, b: tuple) -> float | None:
-        from ..ranking import kendall_tau
         x, y = self.scores(a[0], a[1], *a[2:]), self.scores(b[0], b[1], *b[2:])
         m = np.isfinite(x) & np.isfinite(y)
         return float(kendall_tau(x[m], y[m])) if m.sum() > 2 else None
@@ -304,7 +333,6 @@ class _quiet:
     """Silence numpy's 'mean of empty slice' warnings for rows a partial build does not cover."""
 
     def __enter__(self):
-        import warnings
         self._w = warnings.catch_warnings()
         self._w.__enter__()
         warnings.simplefilter("ignore", category=RuntimeWarning)

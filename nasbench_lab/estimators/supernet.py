@@ -18,68 +18,67 @@ import dataclasses
 import random
 import time
 from dataclasses import dataclass
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 import torch
 
-from .data import load_dataset
-from .estimators import Estimator, EstimatorError, Evaluation
-from .oneshot import (Batches, Precision, accuracy, build_supernet, cosine_lr, recalibrate_bn, set_lr, skeleton_for,
-                      subset_size, train_uniform_epoch, weight_optimizer)
-from .train import resolve_device
+from ..config import option
+from ..data import load_dataset
+from ..errors import EstimatorError
+from ..train import resolve_device
+from ..weight_sharing import (Batches, Precision, accuracy, build_supernet, cosine_lr, recalibrate_bn, set_lr,
+                              skeleton_for, subset_size, train_uniform_epoch, weight_optimizer)
+from .base import Estimator, Evaluation
 
 
 @dataclass
 class SupernetTraining:
     """How the shared supernet is trained and how candidates are scored on it."""
 
-    epochs: int = 5
+    epochs: int = option(5, lo=0)
     """Supernet training epochs (uniform single-path sampling)."""
-    scale: Literal["auto", "classroom", "reference"] = "classroom"
+    scale: Literal["classroom", "reference"] = "classroom"
     """classroom (small skeleton, 2,000 images) or reference (paper skeleton, all images)."""
     skeleton: dict | None = None
     """Supernet size options; None: the scale's skeleton."""
-    train_subset: int | None = None
+    train_subset: int | None = option(None, lo=1)
     """Training images for the supernet and for BN recalibration (None: by scale)."""
-    batch_size: int = 64
+    batch_size: int = option(64, lo=1)
     """Supernet training batch size."""
-    lr: float = 0.05
+    lr: float = option(0.05, gt=0)
     """SGD learning rate, cosine-annealed per epoch to 0."""
-    momentum: float = 0.9
+    momentum: float = option(0.9, lo=0)
     """SGD momentum."""
-    weight_decay: float = 4e-5
+    weight_decay: float = option(4e-5, lo=0)
     """Weight decay."""
-    grad_clip: float = 5.0
+    grad_clip: float = option(5.0, lo=0)
     """Gradient-norm clip (0: off)."""
-    val_subset: int = 1000
+    val_subset: int = option(1000, lo=1)
     """Validation images that score a candidate."""
-    test_subset: int = 0
+    test_subset: int = option(0, lo=0)
     """Test images for the reported (inherited) test accuracy; 0 skips it."""
-    bn_batches: int = 5
+    bn_batches: int = option(5, lo=1)
     """Training batches that recalibrate batch norm per candidate."""
-    bn_batch_size: int = 256
+    bn_batch_size: int = option(256, lo=1)
     """Images per recalibration batch."""
     seed: int = 0
     """Seeds the supernet (one supernet for all candidates, whatever the candidate's seed)."""
     amp: bool | None = None
     """bf16 autocast (None: on for CUDA)."""
 
-    def __post_init__(self):
-        if self.scale not in ("classroom", "reference"):
-            raise EstimatorError(f"supernet scale must be 'classroom' or 'reference', got {self.scale!r}")
-        if self.epochs < 0 or self.bn_batches < 1 or self.val_subset < 1 or self.batch_size < 1:
-            raise EstimatorError("supernet: epochs >= 0, bn_batches, val_subset and batch_size >= 1 are required")
-
 
 class SupernetEstimator(Estimator):
     name = "supernet"
+    config_class = SupernetTraining
 
     def __init__(self, dataset: str = "fashion-mnist", device="auto", path=None, save_path=None, data=None,
                  data_root=None, download: bool = False, **training):
+        """``training``: the fields of ``SupernetTraining``; ``path``: load the trained supernet from this
+        file instead; ``save_path``: write it there once trained."""
         self.dataset = dataset
         self.device = resolve_device(device)
-        self.training = training if isinstance(training, SupernetTraining) else SupernetTraining(**training)
+        self.training = self.configure(training)
         self.path, self.save_path = path, save_path
         self.data_root, self.download, self._data = data_root, download, data
         self.prec = Precision.for_device(self.device, self.training.amp)
@@ -131,7 +130,7 @@ class SupernetEstimator(Estimator):
         """Write the trained supernet's state dict (safetensors for a .safetensors path, else torch.save)."""
         state = {k: v.detach().contiguous().cpu() for k, v in self.supernet(space).state_dict().items()}
         if str(path).endswith(".safetensors"):
-            from safetensors.torch import save_file
+            from safetensors.torch import save_file        # optional package: only for .safetensors files
             save_file(state, str(path))
         else:
             torch.save(state, str(path))
@@ -142,7 +141,7 @@ class SupernetEstimator(Estimator):
             raise EstimatorError(f"supernet file {str(p)!r} does not exist")
         if p.suffix == ".safetensors":
             try:
-                from safetensors.torch import load_file
+                from safetensors.torch import load_file    # optional package: only for .safetensors files
             except ImportError:
                 raise EstimatorError("reading .safetensors needs the safetensors package (pip install safetensors)") from None
             state = load_file(str(p), device=str(self.device))
@@ -156,7 +155,6 @@ class SupernetEstimator(Estimator):
 
     # ------------------------------------------------------------------ scoring
     def evaluate(self, space, arch, seed=0, emit=None, stop=None) -> Evaluation:
-        arch = space.from_str(arch) if isinstance(arch, str) else arch
         net = self.supernet(space, emit, stop)
         t, data, prec = self.training, self.data, self.prec
         t0 = time.perf_counter()
@@ -165,17 +163,10 @@ class SupernetEstimator(Estimator):
         test = None
         if t.test_subset:
             test = accuracy(net, data.test_x[:t.test_subset], data.test_y[:t.test_subset], prec, arch=arch)
-        return Evaluation(space.to_str(arch), val, test, time.perf_counter() - t0,
+        return Evaluation(arch, val, test, time.perf_counter() - t0,
                           {"inherited": True, "supernet_epochs": t.epochs, "bn_batches": t.bn_batches,
                            "supernet_train_seconds": self.train_seconds.get(space.name, 0.0)})
 
     def describe(self) -> dict:
         return {"name": self.name, "dataset": self.dataset, "device": str(self.device),
                 "path": None if self.path is None else str(self.path), "training": dataclasses.asdict(self.training)}
-
-
-def _supernet(**kw) -> SupernetEstimator:
-    return SupernetEstimator(**kw)
-
-
-ESTIMATORS = {"supernet": _supernet}

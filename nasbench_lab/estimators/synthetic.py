@@ -35,8 +35,9 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from .estimators import Estimator, EstimatorError, Evaluation
-from .spaces import SearchSpace
+from ..config import option
+from ..spaces import SearchSpace
+from .base import Estimator, Evaluation
 
 BASE_ACC, SPAN_ACC = 40.0, 55.0
 PAIR_WEIGHT = 0.5
@@ -86,22 +87,32 @@ def _unit(*parts) -> float:
     return int.from_bytes(h, "big") / 2.0 ** 64
 
 
+@dataclass
+class SyntheticConfig:
+    """Options of the ``synthetic`` estimator."""
+
+    noise: float = option(0.25, lo=0.0, hi=0.25, why="a fraction of the smallest step")
+    """Noise on each score, as a fraction of the smallest step between architectures (0 to 0.25)."""
+    shift: int = 0
+    """Which invented landscape (each shift moves the optimum)."""
+    delay: float = option(0.0, lo=0.0, why="seconds")
+    """Seconds each evaluation sleeps: stands in for training time so a run can be watched."""
+    epochs: int = option(4, lo=1, hi=1000)
+    """Epochs of a full (invented) training; multi-fidelity strategies stop some earlier."""
+
+
 class SyntheticEstimator(Estimator):
     """Instant, deterministic scores with a known optimum (see the module docstring)."""
 
     name = "synthetic"
     deterministic = True
+    config_class = SyntheticConfig
 
-    def __init__(self, noise: float = 0.25, shift: int = 0, delay: float = 0.0, epochs: int = 4, dataset=None,
-                 device=None):
+    def __init__(self, *, dataset=None, device=None, **options):
         # dataset/device are accepted (``search`` always passes them) and ignored: nothing is trained.
-        if not 0.0 <= noise <= 0.25:
-            raise EstimatorError(f"synthetic noise must be in [0, 0.25] (fraction of the smallest step), got {noise!r}")
-        if delay < 0:
-            raise EstimatorError(f"synthetic delay must be >= 0 seconds, got {delay!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 1000:
-            raise EstimatorError(f"synthetic epochs must be an integer from 1 to 1000, got {epochs!r}")
-        self.noise, self.shift, self.delay, self.epochs = float(noise), int(shift), float(delay), epochs
+        self.config = self.configure(options)
+        self.noise, self.shift, self.delay, self.epochs = (self.config.noise, self.config.shift, self.config.delay,
+                                                           self.config.epochs)
         self.dataset = dataset
         self._tables: dict[str, _Landscape] = {}
 
@@ -113,7 +124,6 @@ class SyntheticEstimator(Estimator):
 
     def score(self, space: SearchSpace, arch) -> float:
         """The noiseless validation accuracy (%) of ``arch``."""
-        arch = space.from_str(arch) if isinstance(arch, str) else arch
         land = self.landscape(space)
         return BASE_ACC + SPAN_ACC * land.raw(space.to_decisions(arch)) / land.max_raw
 
@@ -132,8 +142,7 @@ class SyntheticEstimator(Estimator):
                  continues: int = 0) -> Evaluation:
         if epochs is not None and epochs < self.epochs:
             return self._partial(space, arch, seed, epochs, continues)
-        arch = space.from_str(arch) if isinstance(arch, str) else arch
-        s = space.to_str(arch)
+        s = space.to_str(arch)                # the noise is seeded by the string: stable across processes
         land = self.landscape(space)
         idx = space.to_decisions(arch)
         clean = BASE_ACC + SPAN_ACC * land.raw(idx) / land.max_raw
@@ -148,7 +157,7 @@ class SyntheticEstimator(Estimator):
         if self.delay:
             time.sleep(self.delay)        # simulate work (tests of parallel executors)
         cost = (10.0 + 50.0 * heavy) * (1 - continues / self.epochs)
-        return Evaluation(s, round(val, 6), round(test, 6), cost=round(cost, 4),
+        return Evaluation(arch, round(val, 6), round(test, 6), cost=round(cost, 4),
                           metrics={**metrics, "epochs": self.epochs})
 
     def _partial(self, space, arch, seed, epochs, continues) -> Evaluation:
@@ -158,18 +167,11 @@ class SyntheticEstimator(Estimator):
         land = self.landscape(space)
         bound = self.noise * SPAN_ACC / land.max_raw * (1 + 2 * (1 - frac))
         clean = BASE_ACC + (self.score(space, arch) - BASE_ACC) * frac ** 0.5
-        val = clean + bound * (2 * _unit(space.name, full.arch, seed, "val", epochs) - 1)
-        cost = (10.0 + 50.0 * land.heavy(space.to_decisions(space.from_str(full.arch)))) * (epochs - continues) / self.epochs
-        return Evaluation(full.arch, round(val, 6), None, cost=round(cost, 4),
+        val = clean + bound * (2 * _unit(space.name, space.to_str(arch), seed, "val", epochs) - 1)
+        cost = (10.0 + 50.0 * land.heavy(space.to_decisions(arch))) * (epochs - continues) / self.epochs
+        return Evaluation(arch, round(val, 6), None, cost=round(cost, 4),
                           metrics={**full.metrics, "epochs": epochs, "partial": True})
 
     def describe(self) -> dict:
         return {"name": self.name, "noise": self.noise, "shift": self.shift, "delay": self.delay,
                 "epochs": self.epochs}
-
-
-def _synthetic(**kw) -> SyntheticEstimator:
-    return SyntheticEstimator(**kw)
-
-
-ESTIMATORS = {"synthetic": _synthetic}

@@ -17,28 +17,44 @@ Two tables answer, chosen by ``dataset``:
 """
 from __future__ import annotations
 
-from ..estimators import Estimator, EstimatorError, Evaluation
+from dataclasses import dataclass
+
+from ..bench.analognas import HARDWARE_METRICS
+from ..bench.cifar10 import Cifar10Table
+from ..bench.table import BenchTable
+from ..errors import EstimatorError
 from ..spaces.base import shown
-from .analognas import HARDWARE_METRICS
-from .cifar10 import Cifar10Table
-from .table import BenchTable
+from .base import Estimator, Evaluation
 
 DATASETS = ("fashion-mnist", "cifar10")
 NO_CURVES = ("the CIFAR-10 table has no learning curves (one accuracy per string after 200 epochs); "
              "multi-fidelity strategies run on the laptop table, which has them: --dataset fashion-mnist")
 
 
+@dataclass
+class TableConfig:
+    """Options of the ``table`` estimator (the laptop table; the CIFAR-10 one has none of them)."""
+
+    setting: str | None = None
+    """Which training protocol of the table answers (None: the table's default)."""
+    epoch: int | None = None
+    """Answer with the accuracy after this epoch (None: the last): low fidelity from the table."""
+    seed: int | None = None
+    """Which training seed answers (None: chosen by the search seed)."""
+
+
 class TableEstimator(Estimator):
     name = "table"
     deterministic = True
+    config_class = TableConfig
 
-    def __init__(self, setting: str | None = None, epoch: int | None = None, seed: int | None = None, path=None,
-                 table=None, dataset: str = "fashion-mnist", device=None, **unused):
+    def __init__(self, dataset: str = "fashion-mnist", device=None, path=None, table=None, **options):
+        """``path``: a table file (None: the shipped one); ``table``: an open ``BenchTable`` or ``Cifar10Table``."""
         if dataset not in DATASETS:
             raise EstimatorError(f"the table estimator has no {shown(dataset, 40)} table; choose one of: "
                                  f"{', '.join(DATASETS)}")
-        if unused:
-            raise EstimatorError(f"unknown option(s) for estimator 'table': {', '.join(unused)}")
+        self.config = self.configure(options)
+        setting, epoch, seed = self.config.setting, self.config.epoch, self.config.seed
         self.dataset = dataset
         if dataset == "cifar10" or isinstance(table, Cifar10Table):
             self._init_cifar10(setting, epoch, seed, path, table)
@@ -84,12 +100,12 @@ class TableEstimator(Estimator):
         # Which training seed answers: fixed by the option, else chosen by the search seed (deterministic).
         s = self.seed if self.seed is not None else seeds[seed % len(seeds)]
         epoch = self.epoch if epochs is None else epochs
-        r = self.table.query(space.to_str(arch), self.setting, seed=s, epoch=epoch)
+        r = self.table.query(arch, self.setting, seed=s, epoch=epoch)
         if r["val_acc"] is None and self.seed is None:
             # a table whose later seeds are still being built: the next seed this cell has answers (the
             # evaluation records which one, as table_seed); a seed asked for explicitly is never swapped
             for other in seeds[seeds.index(s) + 1:] + seeds[:seeds.index(s)]:
-                r = self.table.query(space.to_str(arch), self.setting, seed=other, epoch=epoch)
+                r = self.table.query(arch, self.setting, seed=other, epoch=epoch)
                 if r["val_acc"] is not None:
                     s = other
                     break
@@ -103,7 +119,7 @@ class TableEstimator(Estimator):
                    "simulated": True}
         if r["epoch"] < total:
             metrics["partial"] = True
-        return Evaluation(space.to_str(arch), r["val_acc"], r["test_acc"], cost, metrics)
+        return Evaluation(arch, r["val_acc"], r["test_acc"], cost, metrics)
 
     def _evaluate_cifar10(self, space, arch) -> Evaluation:
         r = self.table.query(arch)
@@ -111,7 +127,7 @@ class TableEstimator(Estimator):
                    **{m: r[m] for m in HARDWARE_METRICS}, "canonical": r["canonical"],
                    "trainings": r["trainings"], "step_s": r["step_s"], "table": "cifar10", "simulated": True}
         # val_acc: this string's own training; test_acc: its cell's mean over every isomorphic training
-        return Evaluation(space.to_str(arch), r["test_acc"], r["truth"]["test_acc"], r["cost"] or 0.0, metrics)
+        return Evaluation(arch, r["test_acc"], r["truth"]["test_acc"], r["cost"] or 0.0, metrics)
 
     def describe(self) -> dict:
         if self.dataset == "cifar10":
@@ -119,6 +135,3 @@ class TableEstimator(Estimator):
                     "path": None, "source": f"{self.table.meta.get('package')} {self.table.meta.get('version')}"}
         return {"name": self.name, "dataset": self.dataset, "setting": self.setting, "epoch": self.epoch,
                 "seed": self.seed, "path": str(self.table.path)}
-
-
-ESTIMATORS = {"table": lambda **kw: TableEstimator(**kw)}

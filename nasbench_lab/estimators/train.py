@@ -1,102 +1,53 @@
-"""Performance estimation: how a candidate architecture gets its score.
+"""Estimators ``train`` and ``lowfi``: train the candidate from scratch at a chosen fidelity.
 
-The third pillar of NAS (space, strategy, *estimation*). Every estimator turns an architecture into an
-``Evaluation``; strategies never know which one runs (that is what lets a class race the same strategy
-on real training, a cheap proxy, a lookup table or inherited supernet weights).
-
-Registered here: ``train`` (from scratch at the chosen fidelity) and ``lowfi`` (the same, cheaper: the
-proxy-task pitfall in one flag). Later modules register ``table`` (the lab's tabular benchmark),
-``supernet`` (inherited one-shot weights), ``zerocost`` and ``synthetic`` through ``register_estimator``.
+The honest estimate (and the slow one): build the candidate, train it with the one training loop
+(``train.py``) for a few epochs on a subset, and report its validation and test accuracy. ``lowfi`` is
+the same at a lower fidelity (one epoch, 1,000 images): the proxy-task pitfall in one flag. The fidelity
+knobs are the ``Fidelity`` dataclass, passed as ``fidelity=`` (a Fidelity or a dict of its fields).
 """
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import importlib.util
+import random
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
-from .data import load_dataset
-from .spaces import SearchSpace
-from .train import TrainConfig, count_flops, count_params, resolve_device, train_model
-
-
-class EstimatorError(ValueError):
-    """Unknown estimator or bad estimator option."""
-
-
-@dataclass
-class Evaluation:
-    """The score of one architecture, as the store keeps it and the strategies see it."""
-
-    arch: str
-    """The architecture string (the space's ``to_str``)."""
-    val_acc: float
-    """Validation accuracy (%): what search may look at."""
-    test_acc: float | None = None
-    """Test accuracy (%): for reporting only, never for selection."""
-    cost: float = 0.0
-    """Seconds this evaluation took (simulated for table lookups, as NATS-Bench does)."""
-    metrics: dict = field(default_factory=dict)
-    """Anything else: params, flops, latency_ms, curve (val acc per epoch), train_loss, ..."""
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-# Classroom skeletons: small enough that one candidate trains in ~10 s on a 2-core laptop CPU.
-CLASSROOM_SKELETON = {"nb201": {"C": 8, "N": 1}, "darts": {"C": 8, "layers": 5},
-                      "chain": {"C": 16}, "mobile": {"width_mult": 0.5}}
+from ..config import option
+from ..data import load_dataset
+from ..hardware import count_macs, measure_latency
+from ..spaces import SearchSpace
+from ..train import CLASSROOM_SKELETON, TrainConfig, count_flops, count_params, resolve_device, train_model
+from .base import Estimator, Evaluation
 
 
 @dataclass
 class Fidelity:
     """How faithfully a candidate is trained: the knobs of low-fidelity estimation."""
 
-    epochs: int = 2
+    epochs: int = option(2, lo=1, hi=10_000)
     """Training epochs."""
-    train_subset: int | None = 4000
+    train_subset: int | None = option(4000, lo=1, hi=10 ** 7)
     """Training images used (None: the whole training split)."""
-    val_subset: int | None = 2000
+    val_subset: int | None = option(2000, lo=1, hi=10 ** 7, why="the score is the validation accuracy")
     """Validation images used for the score."""
-    test_subset: int | None = 2000
+    test_subset: int | None = option(2000, lo=0, hi=10 ** 7)
     """Test images used for the reported test accuracy (0: skip)."""
-    batch_size: int = 128
+    batch_size: int = option(128, lo=1, hi=65_536)
     """Training batch size."""
-    lr: float = 0.1
+    lr: float = option(0.1, gt=0, hi=10, why="a learning rate")
     """Peak learning rate (cosine schedule)."""
-    resolution: int | None = None
+    resolution: int | None = option(None, lo=4, hi=512)
     """Resize images to this side length (None: native)."""
-    skeleton: dict | None = None
+    skeleton: dict | None = option(None, hi=16, why="a skeleton has a few")
     """Network size options passed to ``space.build`` (None: the classroom skeleton of the space)."""
     augment: bool = False
     """On-device crop/flip augmentation."""
     latency: bool = False
     """Also measure batch-1 inference latency (ms, median of 10) on the training device after training;
     switched on automatically when the search objective uses ``latency_ms``."""
-
-    def check(self) -> "Fidelity":
-        """Each field checked (type, then range); raises EstimatorError naming the first bad one."""
-        from .config import check_value, fields
-        try:
-            for spec in fields(Fidelity):
-                setattr(self, spec.name, check_value(spec, getattr(self, spec.name), "fidelity"))
-        except ValueError as exc:
-            raise EstimatorError(str(exc)) from None
-        for name, lo, hi in (("epochs", 1, 10_000), ("batch_size", 1, 65_536), ("train_subset", 1, 10**7),
-                             ("val_subset", 1, 10**7), ("test_subset", 0, 10**7), ("resolution", 4, 512)):
-            v = getattr(self, name)
-            if v is not None and not lo <= v <= hi:
-                why = " (the score is the validation accuracy)" if name == "val_subset" else ""
-                raise EstimatorError(f"fidelity option {name!r} must be from {lo} to {hi:,}{why}, got {v}")
-        if not 0 < self.lr <= 10:
-            raise EstimatorError(f"fidelity option 'lr' must be a learning rate in (0, 10], got {self.lr}")
-        if self.skeleton is not None and len(self.skeleton) > 16:
-            raise EstimatorError(f"fidelity option 'skeleton' has {len(self.skeleton)} entries; a skeleton has a few")
-        return self
 
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, train_subset=self.train_subset,
@@ -106,29 +57,6 @@ class Fidelity:
 LOW_FIDELITY = Fidelity(epochs=1, train_subset=1000, val_subset=1000, test_subset=1000, resolution=None)
 
 
-class Estimator:
-    """Base class: ``evaluate(space, arch, seed)`` -> Evaluation."""
-
-    name = "base"
-    #: Same arch + seed -> same Evaluation (lets ``resume`` reproduce an uninterrupted run exactly).
-    deterministic = True
-
-    def evaluate(self, space: SearchSpace, arch, seed: int = 0, emit=None, stop=None) -> Evaluation:
-        raise NotImplementedError
-
-    def describe(self) -> dict:
-        return {"name": self.name}
-
-    def max_epochs(self, space: SearchSpace) -> int | None:
-        """The most epochs ``evaluate(..., epochs=k)`` can train for; None when this estimator cannot
-        train for a chosen number of epochs (multi-fidelity strategies need one that can)."""
-        return None
-
-    def estimate_seconds(self, space: SearchSpace) -> float | None:
-        """Roughly how long one evaluation takes here (None: unknown). Used to warn before a large budget."""
-        return None
-
-
 class TrainEstimator(Estimator):
     """Train the candidate from scratch at a given fidelity and report its accuracies.
 
@@ -136,14 +64,14 @@ class TrainEstimator(Estimator):
     """
 
     name = "train"
+    config_class = Fidelity
+    config_key = "fidelity"
 
-    def __init__(self, dataset: str = "fashion-mnist", device="auto", fidelity: Fidelity | None = None,
+    def __init__(self, dataset: str = "fashion-mnist", device="auto", fidelity: Fidelity | dict | None = None,
                  data_root=None, download: bool = True, data=None):
         self.dataset = dataset
         self.device = resolve_device(device)
-        if fidelity is not None and not isinstance(fidelity, Fidelity):
-            raise EstimatorError(f"fidelity must be a Fidelity or a dict of its fields, got {type(fidelity).__name__}")
-        self.fidelity = (fidelity or Fidelity()).check()
+        self.fidelity = self.configure(fidelity)
         self.data_root, self.download = data_root, download
         self._data = data            # loaded lazily: constructing an estimator is free
         self.deterministic = self.device.type == "cpu"
@@ -168,7 +96,6 @@ class TrainEstimator(Estimator):
         """``epochs``: train for this many instead of the fidelity's (a multi-fidelity rung). The network
         is trained from scratch for them (``continues`` is ignored: no checkpoint is kept between rungs,
         as in Li et al.'s Hyperband without warm starts), so the cost is the whole training."""
-        arch = space.from_str(arch) if isinstance(arch, str) else arch
         data = self.data
         fidelity = self.fidelity if epochs is None else dataclasses.replace(self.fidelity, epochs=epochs)
         with torch.random.fork_rng(devices=[]):          # seed the init without touching the caller's RNG
@@ -176,7 +103,6 @@ class TrainEstimator(Estimator):
             model = space.build(arch, in_channels=data.info.in_channels, num_classes=data.info.num_classes,
                                 **self.skeleton(space))
         shape = tuple(data.train_x.shape[1:])
-        from .hardware import count_macs
         params, flops, macs = count_params(model), count_flops(model, shape), count_macs(model, shape)
         res = train_model(model, data, fidelity.train_config(seed), emit=emit, stop=stop)
         metrics = {"params": params, "macs": macs, "flops": flops, "curve": res.val_curve, "train_loss": res.train_loss,
@@ -184,10 +110,9 @@ class TrainEstimator(Estimator):
         if epochs is not None and epochs < self.fidelity.epochs:
             metrics["partial"] = True                  # a low rung: not comparable with full trainings
         if self.fidelity.latency:
-            from .hardware import measure_latency
             metrics["latency_ms"] = measure_latency(model, shape, self.device, batch_sizes=(1,), warmup=3,
                                                     repeats=10)[1]
-        return Evaluation(space.to_str(arch), res.val_acc, res.test_acc, res.seconds, metrics)
+        return Evaluation(arch, res.val_acc, res.test_acc, res.seconds, metrics)
 
     def describe(self) -> dict:
         return {"name": self.name, "dataset": self.dataset, "device": str(self.device),
@@ -199,12 +124,10 @@ class TrainEstimator(Estimator):
         Why time it rather than compute it: the cost per image differs ~5x between laptops, and between
         the CPU and a GPU by far more; two steps cost a fraction of a second and include all of that.
         """
-        import random as _random
-        import torch.nn.functional as F
         data, f = self.data, self.fidelity
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            model = space.build(space.sample(_random.Random(0)), in_channels=data.info.in_channels,
+            model = space.build(space.sample(random.Random(0)), in_channels=data.info.in_channels,
                                 num_classes=data.info.num_classes, **self.skeleton(space)).to(self.device)
         n_train = min(f.train_subset or len(data.train_y), len(data.train_y))
         batch = min(f.batch_size, n_train)
@@ -223,50 +146,11 @@ class TrainEstimator(Estimator):
         return step * (steps + evaluated / (3 * batch))          # a forward pass is ~1/3 of a step
 
 
-# ---------------------------------------------------------------------- registry
-def _fidelity_from(fid):
-    if isinstance(fid, dict):
-        from .config import build
-        return build(Fidelity, fid, "fidelity", EstimatorError)
-    return fid
+class LowFidelityEstimator(TrainEstimator):
+    """``train`` at ``LOW_FIDELITY`` unless told otherwise (options given override those values)."""
 
+    name = "lowfi"
 
-def _train(**kw):
-    return TrainEstimator(fidelity=_fidelity_from(kw.pop("fidelity", None)), **kw)
-
-
-def _lowfi(**kw):
-    fid = _fidelity_from(kw.pop("fidelity", None)) or dataclasses.replace(LOW_FIDELITY)
-    est = TrainEstimator(fidelity=fid, **kw)
-    est.name = "lowfi"
-    return est
-
-
-def _factories() -> dict[str, Callable[..., Estimator]]:
-    facts = {"train": _train, "lowfi": _lowfi}
-    # Optional estimators live in their own modules; each adds itself when it exists.
-    for module, attr in (("nasbench_lab.bench.estimator", "ESTIMATORS"),
-                         ("nasbench_lab.oneshot_estimator", "ESTIMATORS"),
-                         ("nasbench_lab.synthetic", "ESTIMATORS"),
-                         ("nasbench_lab.zerocost", "ESTIMATORS")):
-        if importlib.util.find_spec(module) is None:
-            continue
-        facts.update(getattr(importlib.import_module(module), attr))
-    return facts
-
-
-def list_estimators() -> list[str]:
-    return list(_factories())
-
-
-def get_estimator(name, **options) -> Estimator:
-    """A fresh estimator. Options: dataset, device, fidelity (Fidelity or dict), data_root, download, ..."""
-    if isinstance(name, Estimator):
-        return name
-    facts = _factories()
-    if name not in facts:
-        raise EstimatorError(f"unknown estimator {name!r}; choose one of: {', '.join(facts)}")
-    try:
-        return facts[name](**options)
-    except TypeError as exc:
-        raise EstimatorError(f"bad option for estimator {name!r}: {exc}") from None
+    @classmethod
+    def defaults(cls) -> Fidelity:
+        return dataclasses.replace(LOW_FIDELITY)

@@ -5,8 +5,7 @@ so a strategy with optional dependencies costs nothing until used. Tests are par
 """
 from __future__ import annotations
 
-import importlib
-
+from ..registry import lookup
 from .base import (MultiTrialStrategy, OneShotStrategy, RunContext, Strategy, StrategyError, Trial,
                    default_objective, run_strategy)
 
@@ -32,10 +31,7 @@ def list_strategies() -> list[str]:
 
 
 def strategy_class(name: str) -> type:
-    if name not in _REGISTRY:
-        raise StrategyError(f"unknown strategy {name!r}; choose one of: {', '.join(_REGISTRY)}")
-    module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return lookup(__name__, _REGISTRY, name, StrategyError, "strategy")
 
 
 def get_strategy(name: str, space, rng, emit, **options) -> Strategy:

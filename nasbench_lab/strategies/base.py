@@ -23,6 +23,7 @@ from typing import Callable
 
 import torch
 
+from ..config import configure
 from ..errors import StrategyError
 from ..estimators import Estimator, Evaluation
 from ..spaces import SearchSpace
@@ -107,17 +108,18 @@ class Strategy:
     #: True when ``ask`` returns ``Trial``s (an architecture and a number of epochs), not architectures:
     #: the estimator must be able to train for a chosen number of epochs (``Estimator.max_epochs``).
     multi_fidelity = False
+    #: The options dataclass (typed fields, a docstring each, ranges via ``config.option``); None: none.
+    config_class: type | None = None
 
     def __init__(self, space: SearchSpace, rng: random.Random, emit: Callable, **options):
         self.space, self.rng, self.emit = space, rng, emit
-        if options:
-            raise StrategyError(f"unknown option(s) for strategy {self.name!r}: {', '.join(options)}")
+        self.config = self.configure(options)
 
-    def configure(self, cls, options: dict):
-        """The strategy's config dataclass built from ``options``, each value checked against its field
-        (``nasbench_lab.config.build``): a wrong type or range is a StrategyError naming the option."""
-        from ..config import build
-        return build(cls, options, f"strategy {self.name!r}", StrategyError)
+    @classmethod
+    def configure(cls, options: dict | None = None):
+        """``config_class`` built from ``options``, each value checked against its field (type, range),
+        then its ``check()``: anything wrong is a StrategyError naming the option."""
+        return configure(cls.config_class, options, f"strategy {cls.name!r}", StrategyError)
 
 
 class MultiTrialStrategy(Strategy):
@@ -172,10 +174,10 @@ def emit_evaluation(ctx: RunContext, tracker: Tracker, ev: Evaluation, objective
     overhead = getattr(strategy, "overhead", None)
     if overhead is not None:
         tracker.cost += float(overhead())
-    best = tracker.best
-    ctx.emit("evaluation", index=len(tracker.evaluations) - 1, arch=ev.arch, val_acc=ev.val_acc,
+    best, to_str = tracker.best, ctx.space.to_str          # events carry strings: they leave memory
+    ctx.emit("evaluation", index=len(tracker.evaluations) - 1, arch=to_str(ev.arch), val_acc=ev.val_acc,
              test_acc=ev.test_acc, cost=ev.cost, metrics=ev.metrics, objective=objective,
-             best_arch=best.arch, best_val_acc=best.val_acc, best_test_acc=best.test_acc,
+             best_arch=to_str(best.arch), best_val_acc=best.val_acc, best_test_acc=best.test_acc,
              elapsed_cost=tracker.cost, replayed=replayed)
 
 
@@ -184,8 +186,7 @@ def evaluate_one(ctx: RunContext, asked, index: int) -> tuple[Evaluation, bool]:
     (same position, same architecture, same number of epochs)."""
     trial = asked if isinstance(asked, Trial) else None
     arch = trial.arch if trial else asked
-    arch_str = ctx.space.to_str(arch)
-    if index < len(ctx.replay) and ctx.replay[index].arch == arch_str and (
+    if index < len(ctx.replay) and ctx.replay[index].arch == arch and (
             trial is None or ctx.replay[index].metrics.get("epochs") == trial.epochs):
         return ctx.replay[index], True
     if trial is not None:
@@ -229,7 +230,7 @@ def run_asynchronous(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
     tracker, executor = Tracker(), ctx.executor
     for ev in ctx.replay[:ctx.budget]:
         obj = ctx.objective(ev)
-        strategy.tell(ctx.space.from_str(ev.arch), ev, obj)
+        strategy.tell(ev.arch, ev, obj)
         emit_evaluation(ctx, tracker, ev, obj, replayed=True)
     pending: dict = {}                                  # future -> architecture
     asked = len(tracker.evaluations)
@@ -246,7 +247,7 @@ def run_asynchronous(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
             # finished (timeout 0) and drop the rest.
             for fut in executor.wait(list(pending), timeout=0 if ctx.stop.is_set() else 0.25):
                 arch = pending.pop(fut)
-                ev = fut.result()                      # a worker's exception fails the run here
+                ev = executor.result(fut, arch)        # a worker's exception fails the run here
                 obj = ctx.objective(ev)
                 strategy.tell(arch, ev, obj)
                 emit_evaluation(ctx, tracker, ev, obj, strategy=strategy)
@@ -269,10 +270,10 @@ def run_one_shot(strategy: OneShotStrategy, ctx: RunContext) -> Tracker:
         emit_evaluation(ctx, tracker, ev, ctx.objective(ev), replayed)
     # The ranking-bias lesson in one event: the strategy's own (inherited-weight) scores of its final
     # candidates next to what the estimator says of them (from scratch, with ``train``).
-    scores = getattr(strategy, "scores", None) or {}
+    scores = getattr(strategy, "scores", None) or {}          # architecture -> inherited-weight score
     pairs = [(ev.arch, float(scores[ev.arch]), ev.val_acc) for ev in tracker.evaluations if ev.arch in scores]
     if len(pairs) >= 2:
-        ctx.emit("ranking", archs=[a for a, _, _ in pairs], oneshot=[o for _, o, _ in pairs],
+        ctx.emit("ranking", archs=[ctx.space.to_str(a) for a, _, _ in pairs], oneshot=[o for _, o, _ in pairs],
                  scratch=[v for _, _, v in pairs])
     return tracker
 

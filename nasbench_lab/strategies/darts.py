@@ -39,9 +39,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..oneshot import (PROGRESS_S, Batches, Precision, Progress, accuracy, alpha_fields, arch_weights,
-                       build_supernet, check, context_data, cosine_lr, derive, emit_alphas, make_config,
-                       resolve_scale, scoring_stage, set_lr, skeleton_for, skip_share, subset_size)
+from ..config import option
+from ..oneshot import (alpha_fields, arch_weights, check, context_data, derive, emit_alphas, resolve_scale,
+                       scoring_stage, skip_share)
+from ..weight_sharing import (PROGRESS_S, Batches, Precision, Progress, accuracy, build_supernet, cosine_lr, set_lr,
+                              skeleton_for, subset_size)
 from .base import OneShotStrategy
 
 REMEDIES = ("none", "early_stop", "darts-")
@@ -49,21 +51,21 @@ REMEDIES = ("none", "early_stop", "darts-")
 
 @dataclass
 class DartsConfig:
-    order: int = 1
+    order: int = option(1, lo=1, hi=2)
     """1: first-order approximation; 2: second order (unrolled, finite-difference Hessian)."""
     scale: Literal["auto", "classroom", "reference"] = "auto"
     """classroom (small skeleton, 2,000 images), reference (paper skeleton, all images), auto (reference on CUDA)."""
     skeleton: dict | None = None
     """Supernet size options (e.g. {'C': 8, 'N': 1}); None: the scale's skeleton."""
-    train_subset: int | None = None
+    train_subset: int | None = option(None, lo=1)
     """Training-split images that train the weights (None: by scale)."""
-    val_subset: int | None = None
+    val_subset: int | None = option(None, lo=1)
     """Validation-split images that train the alphas (None: by scale)."""
-    eval_subset: int = 1000
+    eval_subset: int = option(1000, lo=1)
     """Validation images for the per-epoch supernet accuracy."""
-    batch_size: int = 64
+    batch_size: int = option(64, lo=1)
     """Batch size of both the weight and the alpha steps (reference: 64)."""
-    lr: float = 0.025
+    lr: float = option(0.025, gt=0)
     """Weight SGD learning rate, cosine-annealed per epoch to ``lr_min``."""
     lr_min: float = 0.001
     """Final weight learning rate."""
@@ -73,7 +75,7 @@ class DartsConfig:
     """Weight decay of the weights."""
     grad_clip: float = 5.0
     """Clip the weights' gradient norm (0: off)."""
-    arch_lr: float = 3e-4
+    arch_lr: float = option(3e-4, gt=0)
     """Adam learning rate of the alphas."""
     arch_betas: tuple = (0.5, 0.999)
     """Adam betas of the alphas."""
@@ -87,27 +89,16 @@ class DartsConfig:
     """darts-: initial weight of the auxiliary skip connection (decays linearly to 0)."""
     collapse_share: float = 0.5
     """Skip share at which an epoch is flagged ``collapsed`` in the alphas event."""
-    fd_epsilon: float = 0.01
+    fd_epsilon: float = option(0.01, gt=0)
     """Second order: finite-difference step is fd_epsilon / ||dL_val/dw'|| (as the paper)."""
     amp: bool | None = None
     """bf16 autocast (None: on for CUDA)."""
-    partial_channels: int = 1
+    partial_channels: int = option(1, lo=1)
     """PC-DARTS K (DARTS space): each edge mixes 1/K of its channels (paper: 4); 1 is plain DARTS."""
     edge_normalization: bool | None = None
     """PC-DARTS edge normalisation (per-edge betas); None: on exactly when partial_channels > 1."""
-    progress_s: float | None = PROGRESS_S
+    progress_s: float | None = option(PROGRESS_S, lo=0)
     """Seconds between within-epoch progress events (running accuracy, alphas so far); None: epoch ends only."""
-
-    def __post_init__(self):
-        check(self.order in (1, 2), f"order must be 1 or 2, got {self.order!r}")
-        check(self.remedy in REMEDIES, f"remedy must be one of {', '.join(REMEDIES)}, got {self.remedy!r}")
-        check(self.batch_size >= 1 and self.eval_subset >= 1, "batch_size and eval_subset must be >= 1")
-        check(self.lr > 0 and self.arch_lr > 0, "lr and arch_lr must be positive")
-        check(self.fd_epsilon > 0, f"fd_epsilon must be positive, got {self.fd_epsilon}")
-        check(self.progress_s is None or self.progress_s >= 0, f"progress_s must be >= 0, got {self.progress_s}")
-        check(isinstance(self.partial_channels, int) and not isinstance(self.partial_channels, bool)
-              and self.partial_channels >= 1, f"partial_channels must be an integer >= 1, got {self.partial_channels!r}")
-        self.arch_betas = tuple(self.arch_betas)
 
 
 class Bilevel:
@@ -190,10 +181,7 @@ class Bilevel:
 class DartsSearch(OneShotStrategy):
     name = "darts"
     summary = "DARTS: softmax-relaxed edges, bilevel gradient descent (Liu et al. 2019)"
-
-    def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = make_config(DartsConfig, self.name, options)
+    config_class = DartsConfig
 
     def run(self, ctx) -> list:
         cfg, space = self.config, self.space

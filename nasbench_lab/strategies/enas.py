@@ -26,9 +26,10 @@ from typing import Literal
 import torch
 import torch.nn as nn
 
-from ..oneshot import (PROGRESS_S, Batches, Precision, Progress, build_supernet, check, context_data, cosine_lr,
-                       make_config, path_step, resolve_scale, scoring_stage, set_lr, skeleton_for, subset_size,
-                       weight_optimizer)
+from ..config import option
+from ..oneshot import context_data, resolve_scale, scoring_stage
+from ..weight_sharing import (PROGRESS_S, Batches, Precision, Progress, build_supernet, cosine_lr, path_step, set_lr,
+                              skeleton_for, subset_size, weight_optimizer)
 from .base import OneShotStrategy
 
 
@@ -38,13 +39,13 @@ class EnasConfig:
     """classroom (small skeleton, 2,000 images), reference (paper skeleton, all images), auto (reference on CUDA)."""
     skeleton: dict | None = None
     """Supernet size options; None: the scale's skeleton."""
-    train_subset: int | None = None
+    train_subset: int | None = option(None, lo=1)
     """Training images for the shared weights (None: by scale)."""
-    val_subset: int | None = None
+    val_subset: int | None = option(None, lo=1)
     """Validation images the rewards are drawn from (None: by scale)."""
-    batch_size: int = 64
+    batch_size: int = option(64, lo=1)
     """Shared-weight training batch size."""
-    reward_batch: int = 256
+    reward_batch: int = option(256, lo=1)
     """Validation images per reward (one batch, as ENAS)."""
     lr: float = 0.05
     """Shared-weight SGD learning rate (cosine-annealed per epoch to lr_min)."""
@@ -56,40 +57,30 @@ class EnasConfig:
     """Shared-weight decay (ENAS: 1e-4)."""
     grad_clip: float = 5.0
     """Clip the shared weights' gradient norm (0: off)."""
-    hidden: int = 32
+    hidden: int = option(32, lo=1)
     """LSTM controller width."""
     controller_lr: float = 1e-3
     """Adam learning rate of the controller."""
-    temperature: float = 5.0
+    temperature: float = option(5.0, gt=0)
     """Logits are divided by this before the tanh squashing."""
     tanh_constant: float = 2.5
     """logits = tanh_constant * tanh(logits / temperature): keeps the policy from saturating early."""
     entropy_weight: float = 1e-4
     """Entropy bonus in the controller loss (exploration)."""
-    baseline_decay: float = 0.99
+    baseline_decay: float = option(0.99, lo=0.0, lt=1.0)
     """Moving-average decay of the reward baseline."""
-    controller_steps: int | None = None
+    controller_steps: int | None = option(None, lo=1)
     """Controller updates per epoch (None: 10 classroom, 50 reference)."""
-    aggregate: int | None = None
+    aggregate: int | None = option(None, lo=1)
     """Sampled architectures per controller update (None: 4 classroom, 20 reference)."""
-    final_samples: int | None = None
+    final_samples: int | None = option(None, lo=1)
     """Architectures sampled at the end to pick from (None: 20 classroom, 100 reference)."""
-    top_k: int = 1
+    top_k: int = option(1, lo=1)
     """Distinct best architectures returned for the estimator."""
     amp: bool | None = None
     """bf16 autocast for the supernet (None: on for CUDA)."""
-    progress_s: float | None = PROGRESS_S
+    progress_s: float | None = option(PROGRESS_S, lo=0)
     """Seconds between within-epoch progress events (running accuracy, sampled path); None: epoch ends only."""
-
-    def __post_init__(self):
-        check(self.progress_s is None or self.progress_s >= 0, f"progress_s must be >= 0, got {self.progress_s}")
-        check(self.hidden >= 1 and self.batch_size >= 1 and self.reward_batch >= 1, "hidden and batch sizes must be >= 1")
-        check(self.top_k >= 1, f"top_k must be >= 1, got {self.top_k}")
-        check(0 <= self.baseline_decay < 1, f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
-        check(self.temperature > 0, f"temperature must be positive, got {self.temperature}")
-        for name in ("controller_steps", "aggregate", "final_samples"):
-            v = getattr(self, name)
-            check(v is None or v >= 1, f"{name} must be >= 1, got {v}")
 
 
 class Controller(nn.Module):
@@ -125,10 +116,7 @@ class Controller(nn.Module):
 class ENAS(OneShotStrategy):
     name = "enas"
     summary = "ENAS: LSTM controller + REINFORCE over a shared supernet (Pham et al. 2018)"
-
-    def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = make_config(EnasConfig, self.name, options)
+    config_class = EnasConfig
 
     def run(self, ctx) -> list:
         cfg, space = self.config, self.space

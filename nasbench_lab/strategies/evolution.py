@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from ..config import option
 from .base import MultiTrialStrategy, StrategyError
 
 
@@ -36,34 +37,27 @@ from .base import MultiTrialStrategy, StrategyError
 class EvolutionConfig:
     """Options of ``evolution`` (pass them as ``strategy_options``)."""
 
-    population: int = 20
+    population: int = option(20, lo=2)
     """P: population size (also the number of random architectures evaluated first)."""
-    sample: int = 5
+    sample: int = option(5, lo=1)
     """S: tournament size; larger S means stronger selection pressure (S = P: always the best)."""
-    crossover: float = 0.0
+    crossover: float = option(0.0, lo=0.0, hi=1.0, why="a probability")
     """Probability that a child is the crossover of two tournament winners instead of a mutant."""
     aging: bool = True
     """True: remove the oldest member (regularized evolution). False: remove the worst (tournament GA)."""
-    snapshot_every: int = 1
+    snapshot_every: int = option(1, lo=1)
     """Emit the population event every this many generations (1: every generation)."""
 
     def check(self) -> None:
-        if not isinstance(self.population, int) or self.population < 2:
-            raise StrategyError(f"evolution: population must be an integer >= 2, got {self.population!r}")
-        if not isinstance(self.sample, int) or not 1 <= self.sample <= self.population:
+        if self.sample > self.population:
             raise StrategyError(f"evolution: sample must be an integer in [1, population={self.population}], "
                                 f"got {self.sample!r}")
-        if not 0.0 <= float(self.crossover) <= 1.0:
-            raise StrategyError(f"evolution: crossover is a probability in [0, 1], got {self.crossover!r}")
-        if not isinstance(self.snapshot_every, int) or self.snapshot_every < 1:
-            raise StrategyError(f"evolution: snapshot_every must be an integer >= 1, got {self.snapshot_every!r}")
 
 
 @dataclass
 class Member:
     id: int
     arch: object
-    arch_str: str
     fitness: float
     born: int
     parent: int | None
@@ -72,17 +66,17 @@ class Member:
 
 class RegularizedEvolution(MultiTrialStrategy):
     name = "evolution"
+    config_class = EvolutionConfig
     summary = "regularized (aging) evolution: tournament selection + mutation, oldest dies"
     asynchronous = True
 
     def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = self.configure(EvolutionConfig, options)
+        super().__init__(space, rng, emit, **options)
         self.population: deque[Member] = deque()
         self.generation = 0              # children told so far (initial random members included)
         self._next_id = 0
         self._in_flight = 0              # asked, not yet told (several when evaluations run in parallel)
-        self._parents: dict[str, list] = {}   # arch string -> parent ids of the asked copies, FIFO
+        self._parents: dict = {}         # architecture -> parent ids of the asked copies, FIFO
 
     # ------------------------------------------------------------------ ask
     def _tournament(self) -> Member:
@@ -110,22 +104,21 @@ class RegularizedEvolution(MultiTrialStrategy):
                     arch, parents = self.space.mutate(p1.arch, self.rng), (p1.id, None)
             else:
                 arch, parents = self.space.mutate(p1.arch, self.rng), (p1.id, None)
-        self._parents.setdefault(self.space.to_str(arch), []).append(parents)
+        self._parents.setdefault(arch, []).append(parents)
         self._in_flight += 1
         return arch
 
     # ------------------------------------------------------------------ tell
     def tell(self, arch, evaluation, objective: float) -> None:
-        key = self.space.to_str(arch)
-        queue = self._parents.get(key)
+        queue = self._parents.get(arch)
         if queue:
             parent, parent2 = queue.pop(0)
             self._in_flight -= 1
             if not queue:
-                del self._parents[key]
+                del self._parents[arch]
         else:
             parent, parent2 = None, None          # told without being asked: a replayed evaluation (resume)
-        child = Member(self._next_id, arch, key, float(objective), self.generation, parent, parent2)
+        child = Member(self._next_id, arch, float(objective), self.generation, parent, parent2)
         self._next_id += 1
         self.population.append(child)
         self.generation += 1
@@ -142,7 +135,7 @@ class RegularizedEvolution(MultiTrialStrategy):
             self._snapshot(removed)
 
     def _member(self, m: Member, alive: bool) -> dict:
-        d = {"id": m.id, "arch": m.arch_str, "fitness": m.fitness, "age": self.generation - 1 - m.born,
+        d = {"id": m.id, "arch": self.space.to_str(m.arch), "fitness": m.fitness, "age": self.generation - 1 - m.born,
              "parent": m.parent, "alive": alive}
         if self.config.crossover:
             d["parent2"] = m.parent2

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..config import option
 from .base import StrategyError
 from .successive_halving import Bracket, SuccessiveHalving
 
@@ -31,22 +32,17 @@ from .successive_halving import Bracket, SuccessiveHalving
 class HyperbandConfig:
     """Options of ``hyperband`` (pass them as ``strategy_options``)."""
 
-    eta: int = 2
+    eta: int = option(2, lo=2)
     """Keep the best 1/eta at each rung (Li et al. use 3 for budgets of 81+ epochs; see successive_halving)."""
-    min_epochs: int = 1
+    min_epochs: int = option(1, lo=1)
     """Epochs of the shortest rung (r_min)."""
     max_epochs: int | None = None
     """R: epochs of the longest rung (None: the estimator's full training)."""
-    scale: int = 1
+    scale: int = option(1, lo=1)
     """Multiply every bracket's number of architectures by this (more candidates per iteration)."""
 
     def check(self) -> None:
-        for name, lo in (("eta", 2), ("min_epochs", 1), ("scale", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise StrategyError(f"hyperband: {name} must be an integer >= {lo}, got {v!r}")
-        if self.max_epochs is not None and (isinstance(self.max_epochs, bool) or not isinstance(self.max_epochs, int)
-                                            or self.max_epochs < self.min_epochs):
+        if self.max_epochs is not None and self.max_epochs < self.min_epochs:
             raise StrategyError(f"hyperband: max_epochs must be an integer >= min_epochs ({self.min_epochs}), "
                                 f"got {self.max_epochs!r}")
 

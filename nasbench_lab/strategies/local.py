@@ -40,11 +40,11 @@ class LocalConfig:
 
 class LocalSearch(MultiTrialStrategy):
     name = "local"
+    config_class = LocalConfig
     summary = "hill climbing over neighbours() with random restarts (White et al. 2020)"
 
     def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = self.configure(LocalConfig, options)
+        super().__init__(space, rng, emit, **options)
         self.seen: dict = {}                  # canonical form -> objective
         self.current = None                   # (arch, fitness) of the hill climber, None: (re)start
         self.best_nb = None                   # best neighbour of ``current`` so far: (arch, fitness)

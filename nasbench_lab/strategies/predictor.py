@@ -32,43 +32,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import MultiTrialStrategy, StrategyError
+from ..config import option
+from .base import MultiTrialStrategy
 
 
 @dataclass
 class PredictorConfig:
     """Options of ``predictor`` (pass them as ``strategy_options``)."""
 
-    initial: int = 10
+    initial: int = option(10, lo=1)
     """Random architectures evaluated before the first predictor is fitted."""
-    batch: int = 5
+    batch: int = option(5, lo=1)
     """Architectures proposed per round (the predictor is refitted between rounds)."""
-    ensemble: int = 5
+    ensemble: int = option(5, lo=1)
     """M: predictors in the ensemble (each on its own bootstrap sample)."""
-    ridge: float = 1.0
+    ridge: float = option(1.0, gt=0)
     """L2 penalty of each ridge regression."""
-    parents: int = 10
+    parents: int = option(10, lo=1)
     """How many of the best architectures are mutated to make candidates."""
-    mutations: int = 10
+    mutations: int = option(10, lo=1)
     """Candidates made from each parent (plus as many random ones as parents)."""
-
-    def check(self) -> None:
-        for name in ("initial", "batch", "ensemble", "parents", "mutations"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise StrategyError(f"predictor: {name} must be a positive integer, got {v!r}")
-        if not self.ridge > 0:
-            raise StrategyError(f"predictor: ridge must be > 0, got {self.ridge!r}")
 
 
 class PredictorSearch(MultiTrialStrategy):
     name = "predictor"
+    config_class = PredictorConfig
     summary = "ensemble surrogate + mutation-based acquisition (BANANAS-style, White et al. 2021)"
     asynchronous = True                     # proposals need no pending result; tell accepts any architecture
 
     def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = self.configure(PredictorConfig, options)
+        super().__init__(space, rng, emit, **options)
         sizes = [len(d.choices) for d in space.decisions()]
         self.offsets = np.cumsum([0] + sizes[:-1])
         self.width = int(sum(sizes))

@@ -25,9 +25,12 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..oneshot import (PROGRESS_S, Batches, Precision, Progress, accuracy, alpha_fields, arch_weights,
-                       build_supernet, check, context_data, cosine_lr, derive, emit_alphas, make_config, path_step,
-                       resolve_scale, scoring_stage, set_lr, skeleton_for, skip_share, subset_size, weight_optimizer)
+from ..config import option
+from ..hardware import latency_table
+from ..oneshot import (alpha_fields, arch_weights, check, context_data, derive, emit_alphas, resolve_scale,
+                       scoring_stage, skip_share)
+from ..weight_sharing import (PROGRESS_S, Batches, Precision, Progress, accuracy, build_supernet, cosine_lr,
+                              path_step, set_lr, skeleton_for, subset_size, weight_optimizer)
 from .base import OneShotStrategy
 
 # why a tiny but nonzero gate on the inactive sampled path: the supernet runs only ops with a nonzero
@@ -38,19 +41,19 @@ _INACTIVE_GATE = 1e-9
 
 @dataclass
 class ProxylessConfig:
-    lam: float = 0.1
+    lam: float = option(0.1, lo=0.0)
     """Weight of the normalised expected latency in the alpha loss (0: accuracy only)."""
     scale: Literal["auto", "classroom", "reference"] = "auto"
     """classroom (width 0.5, 2,000 images), reference (width 1.0, all images), auto (reference on CUDA)."""
     skeleton: dict | None = None
     """Supernet options (e.g. {'width_mult': 0.5}); None: the scale's skeleton."""
-    train_subset: int | None = None
+    train_subset: int | None = option(None, lo=1)
     """Training images for the weights (None: by scale)."""
-    val_subset: int | None = None
+    val_subset: int | None = option(None, lo=1)
     """Validation images for the alphas (None: by scale)."""
-    eval_subset: int = 1000
+    eval_subset: int = option(1000, lo=1)
     """Validation images for the per-epoch accuracy of the derived path."""
-    batch_size: int = 64
+    batch_size: int = option(64, lo=1)
     """Batch size of the weight and alpha steps."""
     lr: float = 0.05
     """Weight SGD learning rate (cosine per epoch to 0)."""
@@ -62,37 +65,30 @@ class ProxylessConfig:
     """Clip the weights' gradient norm (0: off)."""
     arch_lr: float = 1e-3
     """Adam learning rate of the alphas (ProxylessNAS: 1e-3, betas (0, 0.999))."""
-    warmup_epochs: int = 0
+    warmup_epochs: int = option(0, lo=0)
     """Leading epochs that train only the weights (alphas frozen)."""
     latency_table: dict | None = None
     """Precomputed {lut_key: ms} (see hardware.latency_table); None: measured now on the run's device."""
-    latency_repeats: int = 10
+    latency_repeats: int = option(10, lo=1)
     """Timed repeats per table entry when measuring."""
     amp: bool | None = None
     """bf16 autocast (None: on for CUDA)."""
-    progress_s: float | None = PROGRESS_S
+    progress_s: float | None = option(PROGRESS_S, lo=0)
     """Seconds between within-epoch progress events (running accuracy, alphas, sampled path); None: epoch ends only."""
-
-    def __post_init__(self):
-        check(self.progress_s is None or self.progress_s >= 0, f"progress_s must be >= 0, got {self.progress_s}")
-        check(self.lam >= 0, f"lam must be >= 0, got {self.lam}")
-        check(self.batch_size >= 1 and self.eval_subset >= 1, "batch_size and eval_subset must be >= 1")
-        check(self.warmup_epochs >= 0 and self.latency_repeats >= 1, "warmup_epochs >= 0, latency_repeats >= 1")
 
 
 class ProxylessNAS(OneShotStrategy):
     name = "proxyless"
     summary = "ProxylessNAS: binarised two-path gates, latency in the loss (Cai et al. 2019)"
+    config_class = ProxylessConfig
 
     def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = make_config(ProxylessConfig, self.name, options)
+        super().__init__(space, rng, emit, **options)
         check(hasattr(space, "op_table_keys"), f"proxyless needs a space with per-op latency keys "
                                                f"(the 'mobile' space), got {space.name!r}")
 
     def latency_matrix(self, net, data, skeleton, device) -> tuple[torch.Tensor, dict]:
         """[blocks, ops] latency (ms) of every allowed op at its input shape; 0 where not allowed."""
-        from ..hardware import latency_table
         keys = self.space.op_table_keys(None, input_size=tuple(data.train_x.shape[-2:]),
                                         width_mult=skeleton.get("width_mult", 1.0))
         table = self.config.latency_table
@@ -134,7 +130,7 @@ class ProxylessNAS(OneShotStrategy):
 
         def sampled_arch():
             idx = torch.multinomial(probs().detach().float().cpu(), 1, generator=gen).flatten().tolist()
-            return space.from_str("|".join(names[k] for k in idx))
+            return net.choose(idx)
 
         def alpha_step(xv, yv):
             p = probs()

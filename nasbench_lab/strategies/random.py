@@ -25,12 +25,12 @@ class RandomConfig:
 
 class RandomSearch(MultiTrialStrategy):
     name = "random"
+    config_class = RandomConfig
     summary = "uniform samples from the space (the baseline)"
     asynchronous = True          # samples do not depend on results: any number may be in flight
 
     def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = self.configure(RandomConfig, options)
+        super().__init__(space, rng, emit, **options)
         self.dedupe = self.config.dedupe
         self.seen: set = set()
 

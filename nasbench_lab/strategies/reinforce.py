@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn as nn
 
+from ..config import option
 from .base import MultiTrialStrategy, StrategyError, one_thread
 
 
@@ -42,39 +44,24 @@ from .base import MultiTrialStrategy, StrategyError, one_thread
 class ReinforceConfig:
     """Options of ``reinforce`` (pass them as ``strategy_options``)."""
 
-    hidden: int = 64
+    hidden: int = option(64, lo=1)
     """LSTM hidden size (Zoph & Le: 35 units in two layers; ENAS: one layer of 64-100)."""
-    lr: float = 0.02
+    lr: float = option(0.02, gt=0)
     """Adam learning rate of the controller (high, because classroom budgets are a few hundred rewards)."""
-    batch: int = 5
+    batch: int = option(5, lo=1)
     """m: architectures per policy-gradient step."""
-    baseline_decay: float = 0.9
+    baseline_decay: float = option(0.9, lo=0.0, lt=1.0)
     """b <- decay * b + (1 - decay) * mean batch reward."""
-    entropy_weight: float = 0.01
+    entropy_weight: float = option(0.01, lo=0.0)
     """Weight of the entropy bonus."""
-    temperature: float = 1.0
+    temperature: float = option(1.0, gt=0)
     """Softmax temperature (> 1 flattens the policy: more exploration)."""
     tanh_c: float | None = None
     """If set, logits = tanh_c * tanh(logits) (ENAS): bounded logits keep the policy from saturating."""
-    reward_scale: float = 100.0
+    reward_scale: float = option(100.0, gt=0)
     """Reward = objective / reward_scale (accuracies are in percent; the learning rate assumes [0, 1])."""
-    controller: str = "lstm"
+    controller: Literal["lstm", "independent"] = "lstm"
     """'lstm' (Zoph & Le) or 'independent' (one softmax per decision, the NAS-Bench-201 paper's policy)."""
-
-    def check(self) -> None:
-        for name in ("hidden", "batch"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise StrategyError(f"reinforce: {name} must be a positive integer, got {v!r}")
-        for name in ("lr", "temperature", "reward_scale"):
-            if not float(getattr(self, name)) > 0:
-                raise StrategyError(f"reinforce: {name} must be > 0, got {getattr(self, name)!r}")
-        if not 0.0 <= self.baseline_decay < 1.0:
-            raise StrategyError(f"reinforce: baseline_decay must be in [0, 1), got {self.baseline_decay!r}")
-        if self.controller not in CONTROLLERS:
-            raise StrategyError(f"reinforce: controller must be one of {sorted(CONTROLLERS)}, got {self.controller!r}")
-        if self.entropy_weight < 0:
-            raise StrategyError(f"reinforce: entropy_weight must be >= 0, got {self.entropy_weight!r}")
 
 
 class Controller(nn.Module):
@@ -168,14 +155,14 @@ CONTROLLERS = {"lstm": Controller, "independent": Independent}
 
 class Reinforce(MultiTrialStrategy):
     name = "reinforce"
+    config_class = ReinforceConfig
     summary = "LSTM controller trained with REINFORCE (Zoph & Le 2017)"
     # Why asynchronous is allowed: Zoph & Le ran hundreds of children in parallel with stale policies;
     # a batch may then mix samples from the previous policy, a small, accepted bias.
     asynchronous = True
 
     def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = self.configure(ReinforceConfig, options)
+        super().__init__(space, rng, emit, **options)
         self.decisions = space.decisions()
         if not self.decisions:
             raise StrategyError(f"reinforce: space {space.name!r} has no decisions to emit")

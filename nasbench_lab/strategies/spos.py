@@ -23,9 +23,12 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from ..oneshot import (PROGRESS_S, Batches, Precision, Progress, accuracy, build_supernet, check, context_data,
-                       cosine_lr, make_config, recalibrate_bn, resolve_scale, scoring_stage, set_lr, skeleton_for,
-                       subset_size, train_uniform_epoch, weight_optimizer)
+from ..config import option
+from ..errors import StrategyError
+from ..oneshot import context_data, resolve_scale, scoring_stage
+from ..weight_sharing import (PROGRESS_S, Batches, Precision, Progress, accuracy, build_supernet, cosine_lr,
+                              recalibrate_bn, set_lr, skeleton_for, subset_size, train_uniform_epoch,
+                              weight_optimizer)
 from .base import OneShotStrategy
 
 
@@ -35,11 +38,11 @@ class SposConfig:
     """classroom (small skeleton, 2,000 images), reference (paper skeleton, all images), auto (reference on CUDA)."""
     skeleton: dict | None = None
     """Supernet size options; None: the scale's skeleton."""
-    train_subset: int | None = None
+    train_subset: int | None = option(None, lo=1)
     """Training images for the supernet (None: by scale)."""
-    val_subset: int | None = 1000
+    val_subset: int | None = option(1000, lo=1)
     """Validation images that score each candidate."""
-    batch_size: int = 64
+    batch_size: int = option(64, lo=1)
     """Supernet training batch size."""
     lr: float = 0.05
     """SGD learning rate, cosine-annealed per epoch to 0."""
@@ -49,40 +52,34 @@ class SposConfig:
     """Weight decay (SPOS: 4e-5)."""
     grad_clip: float = 5.0
     """Clip the gradient norm (0: off)."""
-    population: int = 10
+    population: int = option(10, lo=2)
     """Candidates per generation (paper: 50)."""
-    generations: int = 5
+    generations: int = option(5, lo=1)
     """Evolution rounds (paper: 20)."""
-    parents: int = 4
+    parents: int = option(4, lo=1)
     """Best candidates kept as parents each generation (paper: 10)."""
-    crossover_share: float = 0.5
+    crossover_share: float = option(0.5, lo=0.0, hi=1.0)
     """Fraction of the children made by crossover (the rest by mutation)."""
-    bn_batches: int = 5
+    bn_batches: int = option(5, lo=1)
     """Training batches that recalibrate batch norm per candidate."""
     bn_batch_size: int = 256
     """Images per recalibration batch."""
-    top_k: int = 3
+    top_k: int = option(3, lo=1)
     """Distinct best candidates returned for re-training from scratch."""
     amp: bool | None = None
     """bf16 autocast (None: on for CUDA)."""
-    progress_s: float | None = PROGRESS_S
+    progress_s: float | None = option(PROGRESS_S, lo=0)
     """Seconds between within-epoch progress events (running accuracy, sampled path); None: epoch ends only."""
 
-    def __post_init__(self):
-        check(self.progress_s is None or self.progress_s >= 0, f"progress_s must be >= 0, got {self.progress_s}")
-        check(self.population >= 2 and self.generations >= 1, "population must be >= 2 and generations >= 1")
-        check(1 <= self.parents <= self.population, f"parents must be in 1..population, got {self.parents}")
-        check(0 <= self.crossover_share <= 1, f"crossover_share must be in [0, 1], got {self.crossover_share}")
-        check(self.top_k >= 1 and self.bn_batches >= 1 and self.batch_size >= 1, "top_k, bn_batches, batch_size >= 1")
+    def check(self) -> None:
+        if self.parents > self.population:
+            raise StrategyError(f"spos: parents must be in 1..population ({self.population}), got {self.parents}")
 
 
 class SPOS(OneShotStrategy):
     name = "spos"
     summary = "SPOS: uniform single-path supernet, evolution on inherited weights (Guo et al. 2020)"
-
-    def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = make_config(SposConfig, self.name, options)
+    config_class = SposConfig
 
     def run(self, ctx) -> list:
         cfg, space, rng = self.config, self.space, self.rng
@@ -162,7 +159,7 @@ class SPOS(OneShotStrategy):
                     seen_keys.add(key)
                     add(child, parent)
         best = sorted(cache.values(), key=lambda t: -t[0])     # stable: first scored wins a tie
-        self.scores = {space.to_str(a): f for f, a in best}     # every inherited-weight score (notebooks)
+        self.scores = {a: f for f, a in best}                   # every inherited-weight score (notebooks)
         return scoring_stage(ctx, [a for _, a in best[:cfg.top_k]])
 
     def _emit_population(self, ctx, gen, members, parents, removed):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..config import option
 from .base import MultiTrialStrategy, StrategyError, Trial
 
 
@@ -91,22 +92,17 @@ class Bracket:
 class SuccessiveHalvingConfig:
     """Options of ``successive_halving`` (pass them as ``strategy_options``)."""
 
-    n: int = 16
+    n: int = option(16, lo=1)
     """Architectures trained at the first rung of every bracket."""
-    eta: int = 2
+    eta: int = option(2, lo=2)
     """Keep the best 1/eta at each rung; rungs are eta times longer each (see the module text)."""
-    min_epochs: int = 1
+    min_epochs: int = option(1, lo=1)
     """Epochs of the first rung."""
     max_epochs: int | None = None
     """Epochs of the last rung (None: the estimator's full training)."""
 
     def check(self) -> None:
-        for name, lo in (("n", 1), ("eta", 2), ("min_epochs", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise StrategyError(f"successive halving: {name} must be an integer >= {lo}, got {v!r}")
-        if self.max_epochs is not None and (isinstance(self.max_epochs, bool) or not isinstance(self.max_epochs, int)
-                                            or self.max_epochs < self.min_epochs):
+        if self.max_epochs is not None and self.max_epochs < self.min_epochs:
             raise StrategyError(f"successive halving: max_epochs must be an integer >= min_epochs "
                                 f"({self.min_epochs}), got {self.max_epochs!r}")
 
@@ -118,8 +114,7 @@ class SuccessiveHalving(MultiTrialStrategy):
     config_class = SuccessiveHalvingConfig
 
     def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = self.configure(self.config_class, options)
+        super().__init__(space, rng, emit, **options)
         self.rungs: list[int] | None = None
         self.brackets = 0
         self.bracket: Bracket | None = None

@@ -31,6 +31,7 @@ import contextlib
 import warnings
 from dataclasses import dataclass
 
+from ..config import option
 from .base import MultiTrialStrategy, StrategyError
 
 
@@ -38,21 +39,15 @@ from .base import MultiTrialStrategy, StrategyError
 class TPEConfig:
     """Options of ``tpe`` (pass them as ``strategy_options``)."""
 
-    n_startup: int = 10
+    n_startup: int = option(10, lo=1)
     """Random architectures before the model proposes any (Optuna's n_startup_trials)."""
     multivariate: bool = True
     """Model the decisions jointly (one Parzen estimator over all of them, as BOHB's multivariate KDE)
     instead of one per decision. Why the default: it is the model BOHB uses, it can learn that two
     choices go well together, and it fits one model per ask instead of one per decision (3x faster on
     NB201's six decisions: 0.42 s against 1.28 s per 200-query run on the table)."""
-    redraws: int = 1
+    redraws: int = option(1, lo=0)
     """How many times a proposal of an already-scored cell is answered from memory and drawn again."""
-
-    def check(self) -> None:
-        for name, lo in (("n_startup", 1), ("redraws", 0)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise StrategyError(f"tpe: {name} must be an integer >= {lo}, got {v!r}")
 
 
 @contextlib.contextmanager
@@ -69,13 +64,13 @@ def _quiet(optuna):
 
 class TPE(MultiTrialStrategy):
     name = "tpe"
+    config_class = TPEConfig
     summary = "TPE Bayesian optimisation (Optuna ask-and-tell; the BO family of BOHB)"
 
     def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = self.configure(TPEConfig, options)
+        super().__init__(space, rng, emit, **options)
         try:
-            import optuna
+            import optuna                    # heavy and optional (the bo extra): only when tpe runs
         except ImportError:
             raise StrategyError("strategy 'tpe' needs Optuna: pip install 'nasbench_lab[bo]' "
                                 "(or pip install optuna)") from None

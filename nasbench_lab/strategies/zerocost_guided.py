@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..config import option
+from ..estimators.zerocost import ZeroCostEstimator
+from ..proxies import ProxyName
 from .base import MultiTrialStrategy, StrategyError, one_thread
 from .evolution import RegularizedEvolution
 from .predictor import PredictorSearch
@@ -41,32 +44,25 @@ SHIPPED = Path(__file__).resolve().parents[1] / "bench" / "data" / "zerocost_lap
 class ZeroCostGuidedConfig:
     """Options of ``zerocost_guided`` (pass them as ``strategy_options``)."""
 
-    proxy: str = "synflow"
+    proxy: ProxyName = "synflow"
     """Which zero-cost proxy ranks the pool (see nasbench_lab.zerocost.PROXY_NAMES)."""
-    pool: int = 100
+    pool: int = option(100, lo=1)
     """Cells drawn and scored per round."""
-    top: int = 5
+    top: int = option(5, lo=1)
     """then=proxy: the best-scored cells of each pool that are evaluated."""
     then: Literal["proxy", "evolution", "predictor"] = "proxy"
     """After the first pool: more pools (NASWOT-style), or regularized evolution or the predictor
     warm-started from it."""
-    population: int = 10
+    population: int = option(10, lo=2)
     """then=evolution/predictor: how many of the first pool's best cells start it (evolution's
     population, the predictor's first training set) ..."""
-    sample: int = 3
+    sample: int = option(3, lo=1)
     """... and evolution's tournament size (the NB201 paper's REA settings)."""
     scores: Literal["auto", "compute", "shipped"] = "auto"
     """compute: score live; shipped: the lab's precomputed study of every NB201 cell (nb201 only); auto:
     shipped where it covers the space and proxy, else compute."""
 
     def check(self) -> None:
-        from ..zerocost import PROXY_NAMES
-        if self.proxy not in PROXY_NAMES:
-            raise StrategyError(f"zerocost_guided: proxy must be one of {', '.join(PROXY_NAMES)}, got {self.proxy!r}")
-        for name, lo in (("pool", 1), ("top", 1), ("population", 2), ("sample", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise StrategyError(f"zerocost_guided: {name} must be an integer >= {lo}, got {v!r}")
         if self.top > self.pool:
             raise StrategyError(f"zerocost_guided: top ({self.top}) must not exceed pool ({self.pool})")
         if self.then != "proxy" and self.population > self.pool:
@@ -102,7 +98,6 @@ class _LiveScores:
     """Scores computed now by the ``zerocost`` estimator (its data loaded once)."""
 
     def __init__(self, space, proxy: str):
-        from ..zerocost import ZeroCostEstimator
         self.space, self.est = space, ZeroCostEstimator(proxy=proxy, device="cpu")
 
     def __call__(self, arch) -> tuple[float, float]:
@@ -115,11 +110,11 @@ class _LiveScores:
 
 class ZeroCostGuided(MultiTrialStrategy):
     name = "zerocost_guided"
+    config_class = ZeroCostGuidedConfig
     summary = "score many cells with a zero-cost proxy, evaluate the best (NASWOT; zero-cost warmup)"
 
     def __init__(self, space, rng, emit, **options):
-        super().__init__(space, rng, emit)
-        self.config = self.configure(ZeroCostGuidedConfig, options)
+        super().__init__(space, rng, emit, **options)
         cfg = self.config
         shipped = cfg.scores == "shipped" or (cfg.scores == "auto" and space.name == "nb201" and SHIPPED.exists())
         self.scorer = (_ShippedScores if shipped else _LiveScores)(space, cfg.proxy)

@@ -11,11 +11,11 @@ when a figure is made or drawn.
     from nasbench_lab import search, EventLog
     from nasbench_lab import viz
     log = EventLog()
-    search("nb201", "random", budget=5, dataset="synthetic", on_event=log)
+    result = search("nb201", "random", budget=5, dataset="synthetic", on_event=log)
     viz.history_figure(log.events)
-    viz.dag_figure("nb201", log.of("run_finished")[0].payload["best_arch"])
+    viz.dag_figure("nb201", result.best.arch)
 """
-from ._spec import OP_COLOURS, as_spec, op_colour, to_figure
+from ._spec import OP_COLOURS, op_colour, to_figure
 from .alphas import (alpha_dag_at, alpha_evolution_figure, alpha_evolution_spec, alpha_slider_figure,
                      alpha_slider_spec, skip_share_spec)
 from .controller import controller_figure, controller_spec
@@ -24,7 +24,7 @@ from .dag import alpha_dag_figure, alpha_dag_spec, alpha_graph, arch_graph, dag_
 from .population import population_figure, population_spec
 from .records import (alpha_history, anytime_curve, band, best_so_far, controller_history, evaluation_rows,
                       pareto_front, population_history, rank_stats)
-from .static import StaticFigure, save, to_matplotlib, to_png
+from .static import StaticFigure, as_spec, save, to_matplotlib, to_png
 from .tradeoffs import pareto_figure, pareto_points, pareto_spec, ranking_data, ranking_figure, ranking_spec
 
 

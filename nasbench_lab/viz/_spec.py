@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import zlib
 
+from .static import StaticFigure
+
 # Fixed colours for the ops the lab's spaces use, so one op has one colour in every figure.
 OP_COLOURS = {
     # NB201
@@ -128,7 +130,7 @@ def spec(data: list, layout: dict, frames: list | None = None) -> dict:
 
 def has_plotly() -> bool:
     try:
-        import plotly.graph_objects  # noqa: F401
+        import plotly.graph_objects  # noqa: F401   # heavy (and the lab extra): imported when a figure is made
     except ImportError:
         return False
     return True
@@ -143,21 +145,7 @@ def to_figure(s: dict, backend: str = "auto"):
     if backend not in ("auto", "plotly", "static"):
         raise ValueError(f"backend must be 'auto', 'plotly', 'static' or 'spec', got {backend!r}")
     if backend == "static" or (backend == "auto" and not has_plotly()):
-        from .static import StaticFigure
         return StaticFigure(s)
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go                   # heavy (and the lab extra): only for a plotly figure
     # why skip_invalid=False (the default): a typo in a builder should fail the tests, not vanish
     return go.Figure(s)
-
-
-def as_spec(fig) -> dict:
-    """The plain-dict form of a plotly Figure / FigureWidget / StaticFigure / spec."""
-    if isinstance(fig, dict):
-        return fig
-    if hasattr(fig, "spec") and isinstance(fig.spec, dict):
-        return fig.spec
-    if hasattr(fig, "to_dict"):                       # plotly Figure / FigureWidget
-        d = fig.to_dict()
-        return {"data": list(d.get("data", [])), "layout": dict(d.get("layout", {})),
-                **({"frames": d["frames"]} if d.get("frames") else {})}
-    raise TypeError(f"not a figure: {type(fig).__name__}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from ..spaces import get_space
 from ._spec import axis_name, axis_ref, base_layout, data_range, grid, op_colour, series_colour, spec, to_figure
 from .records import controller_history
 
@@ -15,8 +16,7 @@ def _choice_names(h: dict, choices, space, n_dec: int) -> list:
     if choices is None and h.get("choices"):
         choices = h["choices"]
     if choices is None and space is not None:
-        from ..spaces import get_space
-        sp = get_space(space) if isinstance(space, str) else space
+        sp = get_space(space)
         choices = [list(d.choices) for d in sp.decisions()]
     if choices is None:
         return [None] * n_dec

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import networkx as nx
 
+from ..spaces import get_space
 from ._spec import axis_name, axis_ref, base_layout, grid, op_colour, rgba, spec, to_figure
 
 # Edges whose op is structural: drawn thinner and not labelled.
@@ -165,11 +166,9 @@ def _node_trace(g, nodes, pos, xa, ya) -> dict:
 
 
 def arch_graph(space, arch) -> nx.DiGraph:
-    """``space.to_graph(arch)`` for a space name or object and an architecture value or string."""
-    from ..spaces import get_space
-    sp = get_space(space) if isinstance(space, str) else space
-    value = sp.from_str(arch) if isinstance(arch, str) else arch
-    return sp.to_graph(value)
+    """``space.to_graph(arch)`` for a space name or object and an architecture value (a string from an
+    event or a file: parse it with the space's ``from_str`` first)."""
+    return get_space(space).to_graph(arch)
 
 
 def dag_figure(space, arch=None, title: str | None = None, backend: str = "auto", **kw):

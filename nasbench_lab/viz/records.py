@@ -11,6 +11,7 @@ import json
 import math
 from typing import Iterable
 
+from .. import ranking
 from ..hardware import pareto_front as _hardware_front
 
 
@@ -267,7 +268,6 @@ def pareto_front(costs: list, accs: list) -> list[int]:
 def rank_stats(pred: list, true: list, k: int = 5) -> dict:
     """Kendall tau-b, Spearman rho and top-k overlap of two scorings of the same architectures
     (the numbers come from ``nasbench_lab.ranking``; this adds which points are in each top-k)."""
-    from .. import ranking
     n = len(pred)
     if n != len(true):
         raise ValueError(f"pred and true must have the same length, got {n} and {len(true)}")

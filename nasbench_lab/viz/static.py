@@ -12,12 +12,27 @@ import io
 import math
 import re
 
-from ._spec import as_spec
+import numpy as np
+
 
 _DASH = {"solid": "-", "dash": "--", "dot": ":", "dashdot": "-.", "longdash": "--", "longdashdot": "-."}
 _SYMBOL = {"circle": "o", "square": "s", "diamond": "D", "x": "x", "cross": "P", "star": "*",
            "triangle-up": "^", "triangle-down": "v", "circle-open": "o"}
 _RGBA = re.compile(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*(?:,\s*([\d.]+)\s*)?\)")
+
+
+
+def as_spec(fig) -> dict:
+    """The plain-dict form of a plotly Figure / FigureWidget / StaticFigure / spec."""
+    if isinstance(fig, dict):
+        return fig
+    if hasattr(fig, "spec") and isinstance(fig.spec, dict):
+        return fig.spec
+    if hasattr(fig, "to_dict"):                       # plotly Figure / FigureWidget
+        d = fig.to_dict()
+        return {"data": list(d.get("data", [])), "layout": dict(d.get("layout", {})),
+                **({"frames": d["frames"]} if d.get("frames") else {})}
+    raise TypeError(f"not a figure: {type(fig).__name__}")
 
 
 def mpl_colour(c, default="#1f77b4"):
@@ -37,9 +52,9 @@ def _nan(v):
 
 
 def _cmap(scale):
-    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.colors import LinearSegmentedColormap     # heavy (the lab extra): only when drawing
     if isinstance(scale, str) or not scale:
-        import matplotlib
+        import matplotlib                                     # loaded by the line above already
         name = {"viridis": "viridis", "blues": "Blues", "reds": "Reds", "rdbu": "RdBu"}.get(str(scale).lower(), "viridis")
         return matplotlib.colormaps[name]
     return LinearSegmentedColormap.from_list("plotly", [(float(p), mpl_colour(c)) for p, c in scale])
@@ -47,7 +62,7 @@ def _cmap(scale):
 
 def to_matplotlib(fig, width: float | None = None, height: float | None = None):
     """A ``matplotlib.figure.Figure`` drawing ``fig`` (a plotly Figure, a StaticFigure or a spec)."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure      # heavy (the lab extra): only when a static figure is drawn
     s = as_spec(fig)
     layout = s.get("layout", {}) or {}
     w_px = width or layout.get("width") or 900
@@ -125,7 +140,6 @@ def _draw_trace(ax, tr: dict, axes):
     if tr.get("visible") in (False, "legendonly"):
         return None
     if kind == "heatmap":
-        import numpy as np
         z = np.array([[_nan(v) for v in row] for row in tr.get("z", [])], dtype=float)
         im = ax.imshow(z, aspect="auto", cmap=_cmap(tr.get("colorscale")), origin="lower",
                        vmin=tr.get("zmin"), vmax=tr.get("zmax"))
@@ -233,7 +247,7 @@ def save(fig, path, include_plotlyjs=True) -> str:
     ext = path.rsplit(".", 1)[-1].lower()
     if ext == "html":
         try:
-            import plotly.graph_objects as go
+            import plotly.graph_objects as go     # heavy (the lab extra): only to write HTML
             fig_obj = fig if hasattr(fig, "write_html") else go.Figure(as_spec(fig))
             fig_obj.write_html(path, include_plotlyjs=include_plotlyjs, auto_play=False)
         except ImportError:

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+from ..objectives import parse_objective
 from ._spec import BEST, HIGHLIGHT, REMOVED, base_layout, spec, to_figure
 from .records import as_record, evaluation_rows, pareto_front, rank_stats
 
@@ -99,7 +100,6 @@ def objective_limit(objective, cost: str) -> float | None:
     if not objective:
         return None
     try:
-        from ..objectives import parse_objective
         obj = parse_objective(objective)
     except (ValueError, TypeError):
         return None
