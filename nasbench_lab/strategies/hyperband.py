@@ -24,8 +24,7 @@ import math
 from dataclasses import dataclass
 
 from ..config import option
-from .base import StrategyError
-from .successive_halving import Bracket, SuccessiveHalving
+from .successive_halving import Bracket, SuccessiveHalving, check_rungs
 
 
 @dataclass
@@ -42,9 +41,7 @@ class HyperbandConfig:
     """Multiply every bracket's number of architectures by this (more candidates per iteration)."""
 
     def check(self) -> None:
-        if self.max_epochs is not None and self.max_epochs < self.min_epochs:
-            raise StrategyError(f"hyperband: max_epochs must be an integer >= min_epochs ({self.min_epochs}), "
-                                f"got {self.max_epochs!r}")
+        check_rungs(self, "hyperband")
 
 
 class Hyperband(SuccessiveHalving):

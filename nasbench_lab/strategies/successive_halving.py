@@ -102,9 +102,15 @@ class SuccessiveHalvingConfig:
     """Epochs of the last rung (None: the estimator's full training)."""
 
     def check(self) -> None:
-        if self.max_epochs is not None and self.max_epochs < self.min_epochs:
-            raise StrategyError(f"successive halving: max_epochs must be an integer >= min_epochs "
-                                f"({self.min_epochs}), got {self.max_epochs!r}")
+        check_rungs(self, "successive halving")
+
+
+def check_rungs(cfg, who: str) -> None:
+    """The rule over two fields that the multi-fidelity configs share: the last rung is not shorter than
+    the first."""
+    if cfg.max_epochs is not None and cfg.max_epochs < cfg.min_epochs:
+        raise StrategyError(f"{who}: max_epochs must be an integer >= min_epochs ({cfg.min_epochs}), "
+                            f"got {cfg.max_epochs!r}")
 
 
 class SuccessiveHalving(MultiTrialStrategy):
