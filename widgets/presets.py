@@ -10,6 +10,7 @@ minutes. Pure Python (no widgets): the Lab shows both, the tests read them direc
 from __future__ import annotations
 
 from nasbench_lab.bench import default_path
+from nasbench_lab.bench.analognas import locate
 from nasbench_lab.strategies import list_strategies, strategy_class
 
 ONE_SHOT = tuple(s for s in list_strategies() if strategy_class(s).family == "one-shot")
@@ -34,7 +35,6 @@ def table_available() -> bool:
 def cifar10_available() -> bool:
     """Whether the CIFAR-10 table can be read (the analog-nasbench package is installed)."""
     try:
-        from nasbench_lab.bench.analognas import locate
         locate()
         return True
     except Exception:  # noqa: BLE001 - a missing or broken package is as good as none here
