@@ -210,7 +210,11 @@ def _check_type(spec: FieldSpec, value, owner: str):
 
 
 def _unknown(owner: str, names, known) -> str:
-    return (f"unknown option(s) for {owner}: {', '.join(short(k, 30) for k in names)}; "
+    """The message for unknown option names: the first two of them (cut short), then every known name.
+    Why so few: the line must stay readable when a typo meets a config of two dozen fields."""
+    names = list(names)
+    more = f" (and {len(names) - 2} more)" if len(names) > 2 else ""
+    return (f"unknown option(s) for {owner}: {', '.join(short(k, 24) for k in names[:2])}{more}; "
             f"known: {', '.join(known) or 'none'}")
 
 
