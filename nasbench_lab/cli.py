@@ -350,9 +350,7 @@ def main(argv=None) -> int:
         return COMMANDS[args.command](args)
     except ValueError as exc:                # every library error names the problem
         return _fail(str(exc))
-    except KeyboardInterrupt as exc:
-        if str(exc):                         # GracefulStop says why (workers interrupted by the same Ctrl-C)
-            return _fail(f"interrupted: {exc}")
+    except KeyboardInterrupt:
         if getattr(args, "recorded", None) is None:
             return _fail("interrupted")
         return _fail("interrupted at once: the evaluation in flight is lost; the finished ones are kept in the "

@@ -300,7 +300,6 @@ class GracefulStop:
         self.asked = self.twice = False                # the first Ctrl-C came; the second
         self.evaluating = family != "one-shot"         # False while a supernet trains
         self.slots = getattr(executor, "slots", 1)
-        self.workers = getattr(executor, "name", "") == "process"   # local processes: same process group
         self._old = None
 
     def is_set(self) -> bool:
@@ -321,13 +320,11 @@ class GracefulStop:
             self.flag.set()
             return ("stopping the supernet training at its next step; a one-shot run stopped before its end "
                     "scores no cell (Ctrl-C again: stop at once)")
-        if self.workers:
-            return ("stopping: the first evaluation in flight to finish is recorded, the others are dropped; a "
-                    "terminal's Ctrl-C also reaches the worker processes, which then stop theirs (the finished "
-                    "ones are kept)")
-        others = " (the other evaluations in flight are dropped)" if self.slots > 1 else ""
-        return (f"finishing the evaluation in flight, then stopping; it will be recorded{others} "
-                f"(Ctrl-C again: stop at once and lose it)")
+        if self.slots > 1:
+            return ("finishing the first of the evaluations in flight, then stopping; it will be recorded and "
+                    "the others dropped (Ctrl-C again: stop at once and lose it)")
+        return ("finishing the evaluation in flight, then stopping; it will be recorded (Ctrl-C again: stop at "
+                "once and lose it)")
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -343,12 +340,6 @@ class GracefulStop:
     def __exit__(self, kind, exc, tb):
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
-        if kind is KeyboardInterrupt and self.asked and not self.twice:
-            # One Ctrl-C, yet interrupted: a terminal's Ctrl-C reaches the whole process group, so worker
-            # processes (--executor process) stop their own evaluations. Say so rather than "at once".
-            raise KeyboardInterrupt("the Ctrl-C reached the worker processes too, which stopped their "
-                                    "evaluations; the finished ones are kept in the store (`resume RUN` "
-                                    "continues the run)") from None
 
 
 def shown_path(path: str) -> str:

@@ -25,6 +25,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import threading
 
@@ -109,6 +110,10 @@ _WORKER: dict = {}
 
 
 def _worker_init(recipe_json: str, devices, threads: int) -> None:
+    # Why workers ignore Ctrl-C: a terminal sends it to the whole process group, workers included; a
+    # worker that died of it would break the pool and lose every evaluation in flight. The driver decides
+    # what a Ctrl-C means (finish the first evaluation, drop the rest), and ``close`` ends the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)       # two workers on two cores must not each start two threads
     device = devices.get() if devices is not None else None
     _WORKER["space"], _WORKER["estimator"] = _build(recipe_json, device)
@@ -138,7 +143,7 @@ class ProcessExecutor(Executor):
         if not isinstance(workers, int) or workers < 1:
             raise ExecutorError(f"process executor: workers must be a positive integer, got {workers!r}")
         self.slots, self.devices = workers, list(devices) if devices else None
-        self._pool, self._recipe = None, None
+        self._pool, self._recipe, self._futures = None, None, []
 
     def _ensure(self, ctx):
         recipe = _jsonable_recipe(ctx)
@@ -158,12 +163,27 @@ class ProcessExecutor(Executor):
         return self._pool
 
     def submit(self, ctx, arch) -> cf.Future:
-        return self._ensure(ctx).submit(_worker_evaluate, ctx.space.to_str(arch), ctx.seed)
+        fut = self._ensure(ctx).submit(_worker_evaluate, ctx.space.to_str(arch), ctx.seed)
+        self._futures = [f for f in self._futures if not f.done()] + [fut]
+        return fut
 
     def close(self) -> None:
-        if self._pool is not None:
+        """Release the workers. An evaluation still running here was dropped by the driver (a stop, a
+        failure): its worker is terminated rather than waited for (a training can take minutes)."""
+        if self._pool is None:
+            return
+        dropped = any(not f.done() for f in self._futures)
+        if dropped:
+            # Why the private ``_processes``: ``terminate_workers()`` only arrives in Python 3.14.
+            procs = list((getattr(self._pool, "_processes", None) or {}).values())
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.join(timeout=10)
+        else:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._pool, self._futures = None, []
 
 
 class _RayWorker:

@@ -176,15 +176,26 @@ def test_ctrl_c_during_a_supernet_training_stops_it_and_says_so():
     assert stop.is_set()
 
 
-def test_ctrl_c_with_worker_processes_says_what_becomes_of_their_evaluations():
-    """A terminal's Ctrl-C reaches every process of its group: worker processes stop their trainings.
-    The first message says so, and the interruption that follows is explained, not called a second Ctrl-C."""
-    import types
-    from nasbench_lab.cli_terminal import GracefulStop
-    stop = GracefulStop("multi-trial", types.SimpleNamespace(name="process", slots=2))
-    assert "also reaches the worker processes" in stop.request() and not stop.is_set()
-    with pytest.raises(KeyboardInterrupt, match="reached the worker processes too"):
-        with stop:
-            raise KeyboardInterrupt                      # what a worker's interrupted training hands back
-    assert "the other evaluations in flight are dropped" in \
-        GracefulStop("multi-trial", types.SimpleNamespace(name="ray", slots=4)).request()
+def test_a_terminals_ctrl_c_with_worker_processes_records_the_first_to_finish(tmp_path):
+    """A terminal's Ctrl-C reaches the whole process group, the workers of ``--executor process`` too.
+    They ignore it: the first evaluation to finish is recorded, the other is dropped and its worker ended
+    (not waited for), and the run stops cleanly with status 0, resumable."""
+    cmd = SLOW_SEARCH + ["--executor", "process", "--workers", "2", "--strategy", "random"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,      # a group of its own, as a terminal's job is
+                            env={**os.environ, "NASBENCH_LAB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    db = tmp_path / "runs.sqlite"
+    deadline = time.monotonic() + 180
+    while not _runs(db):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    time.sleep(4.0)                                    # workers spawned, both candidates training
+    assert _runs(db) == [("running", 0)]
+    os.killpg(proc.pid, signal.SIGINT)                 # what the terminal does: every process of the group
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "BrokenProcessPool" not in err, err
+    assert "finishing the first of the evaluations in flight" in err
+    assert json.loads(out)["evaluations"] == 1
+    assert _runs(db) == [("stopped", 1)]
+    assert "continue it with: nasbench-lab resume " in err
