@@ -136,8 +136,9 @@ class Progress:
     cell) one plain line every INTERVAL seconds, e.g. ``search: 12/40 evaluations, best 71.20 % val,
     1 min 3 s elapsed, ~2 min left``; ``--no-progress`` silences both. A clock thread keeps them alive
     while one long training sends no event. Stages: a search's evaluations; a one-shot strategy's
-    supernet epochs, then the scoring of its chosen cells (the ``stage`` event: a bar and a line of its
-    own, not a bar sitting at 100 % through a re-training); ``train``'s epochs.
+    supernet epochs (within one, its steps and train accuracy: the ``progress`` event), then the scoring
+    of its chosen cells (the ``stage`` event: a bar and a line of its own, not a bar sitting at 100 %
+    through a re-training); ``train``'s epochs.
     """
 
     INTERVAL = 10.0
@@ -210,6 +211,14 @@ class Progress:
                         break
             elif ev.kind == "step" and self.what == "epochs":
                 self.steps = (p["epoch"], p["step"], p["of"])
+            elif ev.kind == "progress" and self.what == "supernet epochs":
+                # within a supernet epoch (minutes on a CPU): its step and running train accuracy
+                self.steps = (self.done + 1, p["step"], p["steps"])
+                if p.get("train_acc") is not None:
+                    self.detail = f"train acc {p['train_acc']:.2f} % in epoch {self.done + 1}"
+                if self.bar is not None:
+                    self.bar.set_postfix_str(f"epoch {self.done + 1} step {p['step']}/{p['steps']}, "
+                                             f"{self.detail}", refresh=False)
             elif ev.kind in ("run_finished", "run_failed"):
                 self._quit.set()
                 if self.bar is not None:

@@ -102,6 +102,19 @@ def test_the_re_training_of_the_chosen_cell_is_its_own_stage(often, capsys):
                      re.M), err                                  # the re-training's own lines, not 1/1 epochs
 
 
+
+def test_a_supernet_epoch_shows_its_steps(often, capsys):
+    """A supernet epoch takes minutes on a CPU: the lines within it show its step and train accuracy."""
+    assert main(["search", "--strategy", "darts", "--budget", "2", "--estimator", "synthetic",
+                 "--option", "train_subset=512", "--option", "val_subset=512", "--option", "batch_size=16",
+                 "--option", "progress_s=0", "--dataset", "synthetic", "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    within = re.findall(r"^darts: ([01])/2 supernet epochs \(epoch ([12]): step (\d+)/(\d+)\), train acc "
+                        r"\d+\.\d\d % in epoch ([12]),", err, re.M)
+    assert within, err
+    assert all(int(done) + 1 == int(epoch) == int(again) and 0 < int(step) < int(steps)
+               for done, epoch, step, steps, again in within), within
+
 # ---------------------------------------------------------------------- Ctrl-C
 SLOW_SEARCH = [sys.executable, "-m", "nasbench_lab.cli", "search", "--estimator", "train", "--budget", "3",
                "--epochs", "8", "--dataset", "synthetic", "--device", "cpu", "--train-subset", "2048",
