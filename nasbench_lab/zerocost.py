@@ -145,5 +145,5 @@ PUBLISHED = {
     "grasp": ("spearman", 0.514, "Abdelfattah et al. 2021, Table 1"),
     "fisher": ("spearman", 0.36, "Abdelfattah et al. 2021, Table 1"),
     "naswot": ("kendall", 0.574, "Mellor et al. 2021"),
-    "params": ("spearman", 0.6, "about 0.6 (Ning et al. 2021: #params is a strong baseline)"),
+    "params": ("spearman", 0.6, "Ning et al. 2021, approximate: #params is a strong baseline"),
 }

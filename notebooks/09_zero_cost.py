@@ -182,8 +182,10 @@ def spearman_tau(x, y):
     return ranking.spearman(x[ok], y[ok]), _tau(x[ok], y[ok])
 
 
-print(f"{len(C10_IDX):,} cells of the planned random sample of {C10['config']['cells']:,} scored on the "
-      f"NB201 CIFAR network ({C10['config']['batch_source']})")
+_PLANNED = C10["config"]["cells"]
+_SAMPLE = (f"a random sample of {_PLANNED:,} cells" if len(C10_IDX) >= _PLANNED
+           else f"{len(C10_IDX):,} cells of the planned random sample of {_PLANNED:,}")
+print(f"{_SAMPLE} scored on the NB201 CIFAR network ({C10['config']['batch_source']})")
 C10_RHO = {}
 print(f"{'proxy':10s} {'Spearman':>9s} {'Kendall':>8s}   published (NB201 CIFAR-10)")
 for p in sorted(C10_SCORES, key=lambda q: -spearman_tau(C10_SCORES[q], C10_TRUE)[0]):
