@@ -18,7 +18,6 @@ training again; without it an interrupted run trains again.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import nasbench_lab as nl  # noqa: E402
+from benchmarks._progress import ProgressFile, write_result  # noqa: E402
 
 DEFAULT_OUT = ROOT / "nasbench_lab" / "bench" / "data" / "supernet_ground_truth.json"
 
@@ -58,17 +58,8 @@ def main(argv=None) -> int:
     order = [int(i) for i in np.random.default_rng(1).choice(len(unique), size=len(unique), replace=False)]
     sample = [int(i) for i in np.random.default_rng(1).choice(len(unique), size=100, replace=False)]
     cells = list(dict.fromkeys(sample + order))[:a.cells]
-    done = {}
-    if partial.is_file():
-        lines = partial.read_text().splitlines()
-        if lines and json.loads(lines[0]).get("settings") != settings:
-            raise SystemExit(f"{partial} was made with other settings; remove it or pass another --out")
-        for line in lines[1:]:
-            try:
-                r = json.loads(line)
-            except ValueError:
-                continue
-            done[r["index"]] = r
+    progress = ProgressFile(partial, settings, field="settings")
+    done = progress.done
     has_st = True
     try:
         import safetensors  # noqa: F401
@@ -83,19 +74,14 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     est.supernet(space)                           # trains now (or loads), before any cell is scored
     train_s = time.perf_counter() - t0
-    if not partial.is_file() or not partial.read_text().strip():
-        partial.write_text(json.dumps({"settings": settings, "train_seconds": train_s}) + "\n")
-    with partial.open("a") as f:
+    with progress.appending(train_seconds=train_s):
         for k, i in enumerate(c for c in cells if c not in done):
             t = time.perf_counter()
             score = est.evaluate(space, unique[i]).val_acc
-            rec = {"index": i, "arch": str(unique[i]), "score": score, "seconds": time.perf_counter() - t}
-            f.write(json.dumps(rec) + "\n")
-            f.flush()
-            done[i] = rec
+            progress.add({"index": i, "arch": str(unique[i]), "score": score, "seconds": time.perf_counter() - t})
             if (k + 1) % 50 == 0:
                 print(f"{k + 1} cells scored", file=sys.stderr, flush=True)
-    head = json.loads(partial.read_text().splitlines()[0])
+    head = progress.header
     rows = [done[i] for i in cells if i in done]
     result = {"what": "a supernet (uniform single paths, SPOS) on the NB201 classroom skeleton, Fashion-MNIST; "
                       "score: the cell's validation accuracy with inherited weights, BN re-estimated",
@@ -104,8 +90,7 @@ def main(argv=None) -> int:
               "machine": f"{torch.get_num_threads()} torch thread(s), CPU",
               "cells": {"index": [r["index"] for r in rows], "arch": [r["arch"] for r in rows],
                         "score": [round(r["score"], 4) for r in rows]}}
-    out.write_text(json.dumps(result) + "\n")
-    print(f"wrote {out} ({len(rows)} cells; supernet trained in {result['train_seconds']} s)", file=sys.stderr)
+    write_result(out, result, f"{len(rows)} cells; supernet trained in {result['train_seconds']} s")
     return 0
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import random
 import sys
 import time
@@ -39,6 +38,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._progress import ProgressFile, write_result  # noqa: E402
 from nasbench_lab import zerocost as zc  # noqa: E402
 from nasbench_lab.data import Splits  # noqa: E402
 from nasbench_lab.spaces import get_space  # noqa: E402
@@ -109,32 +109,17 @@ def main(argv=None) -> int:
     cells = random.Random(0).sample(range(len(unique)), min(a.cells, len(unique)))[:a.limit]
     config = {"network": "NB201 C=16 N=5, 3x32x32, 10 classes", "batch": a.batch, "batch_size": BATCH, "seed": 0,
               "proxies": proxies, "cells": a.cells}
-    done = {}
-    if partial.is_file():
-        lines = partial.read_text().splitlines()
-        if lines and json.loads(lines[0]).get("config") != config:
-            raise SystemExit(f"{partial} was made with other settings; remove it or pass another --out")
-        for line in lines[1:]:
-            try:
-                r = json.loads(line)
-            except ValueError:
-                continue                                   # a line cut by an interruption: scored again
-            done[r["index"]] = r
+    progress = ProgressFile(partial, config)
+    done = progress.done
     todo = [i for i in cells if i not in done]
     if not a.report and todo:
         data = cifar_shaped_batch(a.batch)
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        if not partial.is_file() or not partial.read_text().strip():
-            partial.write_text(json.dumps({"config": config}) + "\n")
         t0 = time.perf_counter()
-        with partial.open("a") as f:
+        with progress.appending():
             for k, i in enumerate(todo):
                 r = zc.score_all(space, unique[i], proxies, data=data, seed=0, batch_size=BATCH, image_size=None,
                                  skeleton=SKELETON, device="cpu")
-                rec = {"index": i, "arch": str(r.arch), "scores": r.scores, "seconds": r.seconds}
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                done[i] = rec
+                progress.add({"index": i, "arch": str(r.arch), "scores": r.scores, "seconds": r.seconds})
                 if (k + 1) % 50 == 0:
                     el = time.perf_counter() - t0
                     print(f"{k + 1}/{len(todo)} cells, {el:.0f} s, ~{el / (k + 1) * (len(todo) - k - 1):.0f} s to go",
@@ -153,9 +138,7 @@ def main(argv=None) -> int:
               "summary": s,
               "cells": {"index": [r["index"] for r in rows], "arch": [r["arch"] for r in rows],
                         "scores": {p: [float(f"{r['scores'][p]:.9g}") for r in rows] for p in proxies}}}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, allow_nan=False) + "\n")
-    print(f"wrote {out} ({len(rows)} cells)", file=sys.stderr)
+    write_result(out, result, f"{len(rows)} cells")
     return 0
 
 

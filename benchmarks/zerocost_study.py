@@ -26,7 +26,6 @@ the output JSON (per-cell scores, per-cell seconds, summary; no pickle) is rewri
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 import statistics
@@ -40,6 +39,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._progress import ProgressFile, write_result  # noqa: E402
 from nasbench_lab import zerocost as zc  # noqa: E402
 from nasbench_lab.bench.table import BenchTable  # noqa: E402
 from nasbench_lab.ranking import kendall_tau, spearman  # noqa: E402
@@ -142,26 +142,6 @@ def _fmt(v) -> str:
     return "-" if v is None else f"{v:+.3f}"
 
 
-def _read_partial(path: Path, config: dict) -> dict[int, dict]:
-    if not path.is_file():
-        return {}
-    lines = path.read_text().splitlines()
-    if not lines:
-        return {}
-    head = json.loads(lines[0])
-    if head.get("config") != config:
-        raise SystemExit(f"{path} holds scores made with other settings ({head.get('config')}); "
-                         f"pass --fresh to start again or another --partial")
-    done = {}
-    for line in lines[1:]:
-        try:
-            r = json.loads(line)
-        except json.JSONDecodeError:          # a line cut short by an interrupted run
-            continue
-        done[r["index"]] = r
-    return done
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cells", type=int, default=None, help="a fixed random subset of this many cells (default: all)")
@@ -186,24 +166,19 @@ def main(argv=None) -> int:
     cells = list(range(n)) if a.cells is None else sorted(random.Random(a.cell_seed).sample(range(n), min(a.cells, n)))
     out = Path(a.out)
     partial = Path(a.partial) if a.partial else ROOT / "data" / "zerocost_study" / f"{out.stem}.partial.jsonl"
-    done = {} if a.fresh else _read_partial(partial, config)
+    progress = ProgressFile(partial, config, fresh=a.fresh, hint="pass --fresh to start again or another --partial")
+    done = progress.done
     todo = [i for i in cells if i not in done]
     if not a.report and todo:
         data = zc.load_data(proto.dataset, proto.image_size)
         space = table.space
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        if a.fresh or not partial.is_file() or not partial.read_text().strip():
-            partial.write_text(json.dumps({"config": config}) + "\n")
         t0 = time.perf_counter()
-        with partial.open("a") as f:
+        with progress.appending():
             for k, i in enumerate(todo):
                 r = zc.score_all(space, space.from_str(table.archs[i]), proxies, data=data, seed=a.seed, batch_size=a.batch_size,
                                  image_size=proto.image_size, skeleton=config["skeleton"], device="cpu")
-                rec = {"index": i, "arch": str(r.arch), "scores": r.scores, "raw": r.raw, "seconds": r.seconds,
-                       "build_seconds": r.build_seconds}
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                done[i] = rec
+                progress.add({"index": i, "arch": str(r.arch), "scores": r.scores, "raw": r.raw, "seconds": r.seconds,
+                              "build_seconds": r.build_seconds})
                 if (k + 1) % 100 == 0 or k + 1 == len(todo):
                     el = time.perf_counter() - t0
                     print(f"{k + 1:,}/{len(todo):,} cells, {el:.0f} s, ~{el / (k + 1) * (len(todo) - k - 1):.0f} s "
@@ -219,9 +194,7 @@ def main(argv=None) -> int:
               "cells": {"index": [r["index"] for r in rows], "arch": [r["arch"] for r in rows],
                         "scores": {p: [float(f"{r['scores'][p]:.9g}") for r in rows] for p in proxies},
                         "seconds": {p: [round(r["seconds"][p], 5) for r in rows] for p in proxies}}}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, allow_nan=False) + "\n")
-    print(f"\nwrote {out} ({len(rows):,} cells)", file=sys.stderr)
+    write_result(out, result, f"{len(rows):,} cells")
     return 0
 
 

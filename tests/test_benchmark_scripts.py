@@ -5,6 +5,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,3 +60,25 @@ def test_supernet_ground_truth_trains_scores_and_resumes(tmp_path):
     assert sgt.main(args[:-4] + ["--cells", "3", "--out", str(out), "--work", str(tmp_path / "work")]) == 0
     again = json.loads(out.read_text())                   # the first two kept, one more scored
     assert again["cells"]["index"][:2] == first["cells"]["index"] and len(again["cells"]["score"]) == 3
+
+
+def test_a_progress_file_resumes_skips_a_cut_line_and_refuses_other_settings(tmp_path):
+    from benchmarks._progress import ProgressFile
+    path = tmp_path / "p" / "study.partial.jsonl"
+    with ProgressFile(path, {"seed": 0}).appending(train_seconds=1.5) as prog:
+        prog.add({"index": 3, "score": 0.5})
+        prog.add({"index": 7, "score": 0.25})
+    with path.open("a") as f:
+        f.write('{"index": 9, "sco')                       # a run killed in the middle of a line
+    again = ProgressFile(path, {"seed": 0})
+    assert sorted(again.done) == [3, 7] and again.header == {"config": {"seed": 0}, "train_seconds": 1.5}
+    with again.appending() as prog:                          # the header is not written twice
+        prog.add({"index": 9, "score": 1.0})
+    assert sorted(ProgressFile(path, {"seed": 0}).done) == [3, 7, 9]
+    with pytest.raises(SystemExit, match=r"was made with other settings \(\{'seed': 0\}\); pass --fresh"):
+        ProgressFile(path, {"seed": 1}, hint="pass --fresh")
+    fresh = ProgressFile(path, {"seed": 1}, fresh=True)
+    assert fresh.done == {}
+    with fresh.appending():
+        pass
+    assert path.read_text() == '{"config": {"seed": 1}}\n'   # --fresh: the old scores are gone
