@@ -100,7 +100,8 @@ def cifar10_info_text(info: dict) -> str:
              f"  read safely from the installed package, converted once to {src['cache']}",
              f"  coverage: {info['covered']:,} of {info['strings']:,} strings = {info['cells']:,} cells; "
              f"{info['cells_with_2_or_more']:,} cells were trained two or more times (isomorphic strings); "
-             f"{info['failed_trainings']} trainings ended at chance (10 %)",
+             f"{info['at_chance']} strings test at chance (10 %), {info['at_chance_disconnected']} of them with "
+             f"no path from the cell's input to its output",
              f"  best cell (mean of its {b['trainings']} training(s)): {b['canonical']}  "
              f"{b['truth']['test_acc']:.2f} %",
              f"  cell test acc (mean of its trainings): min {t['min']:.2f}, p25 {t['p25']:.2f}, "
@@ -180,21 +181,41 @@ def cmd_bench(args) -> int:
     raise ValueError(f"unknown bench command {cmd!r}")
 
 
+def cifar10_query_text(r: dict) -> str:
+    """What `bench query --dataset cifar10` prints: the string's own training (accuracies in %, a drift
+    measurement with its ± uncertainty), its cell's truth beside each, then size and costs with units."""
+    from .bench.analognas import METRICS
+    truth, std = r["truth"], r["drift_std"]
+    n = r["trainings"]
+    lines = [f"arch: {r['arch']}", f"canonical: {r['canonical']}",
+             f"accuracy on the CIFAR-10 test set, this string's training | its cell's truth (mean of {n} "
+             f"training{'s' if n != 1 else ''}):"]
+    for m, (_, what) in METRICS.items():
+        own = "n/a" if r[m] is None else f"{r[m]:.2f}" + (f" ± {std[m]:.2f}" if std.get(m) is not None else "")
+        cell = "n/a" if truth[m] is None else f"{truth[m]:.2f}"
+        lines.append(f"  {m:<12} {own:>14} % | {cell:>6} %   {what}")
+    lines.append(f"params: {r['params']:,}; MACs: {r['macs'] / 1e6:.1f} M (C=16, N=5, 3x32x32)")
+    lines.append("latency: n/a (no measured costs shipped)" if r["latency_ms"] is None else
+                 f"latency: {r['latency_ms']:.2f} ms (batch 1, CPU, measured)")
+    if r["cost"] is not None:
+        lines.append(f"simulated cost: {r['cost'] / 3600:.1f} h ({r['step_s']:.2f} s a training step, predicted by "
+                     f"the measured cost model, x {r['cost'] / r['step_s']:,.0f} steps: 200 epochs at batch 256)")
+    return "\n".join(lines)
+
+
 def _cifar10(args, cmd: str) -> int:
     for flag in ("table", "setting", "seed", "epoch"):
         if getattr(args, flag, None) is not None:
-            raise ValueError(f"--{flag} does not apply to --dataset cifar10 (one training per string, no curves)")
+            raise ValueError(f"--{flag} does not apply to --dataset cifar10: it answers one training of each "
+                             f"string, read from AnalogNAS-Bench (no laptop-table file, setting, seed or "
+                             f"learning curve to choose)")
     if cmd == "query":
         get_space("nb201").from_str(args.arch)           # a bad string is named before the table is opened
         r = Cifar10Table().query(args.arch)
         if args.json:
             print(to_json(r))
             return 0
-        truth = r.pop("truth")
-        lines = [f"{k}: {v}" for k, v in r.items()]
-        lines.append(f"truth (mean of the cell's {r['trainings']} training(s)): " +
-                     ", ".join(f"{k} {v}" for k, v in truth.items()))
-        print("\n".join(lines))
+        print(cifar10_query_text(r))
         return 0
     try:
         laptop = BenchTable()

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from nasbench_lab.bench import analognas
+from nasbench_lab.bench import analognas, cifar10
 from nasbench_lab.bench.analognas import NASLIB_EDGES, NASLIB_OPS
 from nasbench_lab.bench.table import TableError
 from nasbench_lab.spaces import get_space
@@ -117,6 +117,21 @@ def test_a_crafted_file_is_refused_and_runs_nothing(tmp_path):
     assert not marker.exists() and not (tmp_path / "cache").exists()
 
 
+def _tamper_with_the_stand_in() -> bytes:
+    """A pickle that pushes an admitted class itself and BUILDs it with slot state: pickle then calls
+    ``setattr`` on the class (changing it for the whole process) before anything else is checked."""
+    return (b"\x80\x04" + b"c" + b"analognasbench.data\nArchitecture\n"
+            + b"N}\x8c\x11baseline_accuracyG@X\xc0\x00\x00\x00\x00\x00s\x86b.")
+
+
+def test_a_crafted_file_cannot_change_the_record_classes(tmp_path):
+    path = tmp_path / "tamper.anb"
+    path.write_bytes(_tamper_with_the_stand_in())
+    with pytest.raises(TableError, match="refused to read .*sets the attribute 'baseline_accuracy'"):
+        analognas.read_source(path)
+    assert not hasattr(analognas._SourceRecord, "baseline_accuracy")
+
+
 @pytest.mark.parametrize("payload,match", [
     (b"not a pickle at all", "not an AnalogNAS-Bench data file"),
     (pickle.dumps([1, 2, 3]), "expected a dict"),
@@ -167,6 +182,35 @@ def test_cache_is_keyed_and_rebuilt(tmp_path, source):
     # another version of the package is another cache file
     _, _, cache3 = analognas.load_arrays(source=path, version="9.9", cache=tmp_path)
     assert cache3 != cache and cache3.exists()
+
+
+def test_any_damage_to_the_cache_rebuilds_it(tmp_path, source):
+    """Flipped bytes inside the compressed data (zlib errors), wrong dtypes or cell ids: never a traceback."""
+    path, version = source
+    arrays, _, cache = analognas.load_arrays(source=path, version=version, cache=tmp_path)
+    good = cache.read_bytes()
+    damaged = []
+    for at in range(len(good) // 3, len(good) // 3 + 40 * 997, 997):         # inside the compressed members
+        raw = bytearray(good)
+        raw[at] ^= 0xFF
+        cache.write_bytes(bytes(raw))
+        damaged.append(analognas._read_cache(cache) is None)
+        fixed, _, _ = analognas.load_arrays(source=path, version=version, cache=tmp_path)
+        assert np.array_equal(fixed["test_acc"], arrays["test_acc"], equal_nan=True)
+    assert any(damaged)
+    for bad in ({"cell": arrays["cell"].astype(np.float64)}, {"cell": arrays["cell"] + 10_000},
+                {"test_acc": arrays["test_acc"].astype(np.int32)}):
+        np.savez_compressed(cache, **{**arrays, **bad})
+        assert analognas._read_cache(cache) is None
+
+
+def test_an_empty_xdg_cache_home_is_unset_not_the_current_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("NASBENCH_LAB_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert analognas.cache_dir() == tmp_path / ".cache" / "nasbench_lab"
+    monkeypatch.setenv("NASBENCH_LAB_CACHE", "~/lab-cache")
+    assert analognas.cache_dir() == tmp_path / "lab-cache"
 
 
 def test_cache_holds_no_pickle(table):
@@ -222,6 +266,9 @@ def test_info_reports_noise_floor_transfer_and_hardware(table):
     info = table.info(laptop=BenchTable())
     assert 0.85 < info["noise_floor"]["kendall_tau"] < 0.95 and info["noise_floor"]["cells"] == 1350
     assert info["cells"] == 6466 and info["covered"] == 15625
+    # the trainings at chance are exactly the strings whose output no path reaches
+    assert info["at_chance"] == info["at_chance_disconnected"] == 341
+    assert sum(not cifar10._reaches_output(a) for a in get_space("nb201").enumerate()) == 341
     assert -1 <= info["transfer"]["kendall_tau"] <= 1 and info["transfer"]["cells"] == 6466
     assert set(info["hardware"]) == set(analognas.HARDWARE_METRICS)
     assert info["hardware"]["ptq_acc"]["kendall_tau_vs_test_acc"] > info["hardware"]["noisy_acc"]["kendall_tau_vs_test_acc"]

@@ -8,8 +8,8 @@ built from it means is in ``cifar10.py``; this module only gets the numbers out,
 can run any function the file names. The lab never imports or runs the package: ``locate`` finds the
 file through the installed distribution's metadata and ``read_source`` reads it with
 ``_RecordUnpickler``, which admits the file's two record classes (mapped onto inert classes of its
-own) and refuses every other global, so a crafted file fails with a ``TableError`` before anything
-runs. The records are converted once into the lab's own pickle-free ``.npz`` in the user cache, keyed
+own, whose class attributes cannot be changed) and refuses every other global, so a crafted file
+fails with a ``TableError`` without running anything or changing the lab. The records are converted once into the lab's own pickle-free ``.npz`` in the user cache, keyed
 by the package version and the file's SHA-256 (``load_arrays``); later loads read only that.
 
 **The mapping.** The file's keys are tuples of six op indices in NASLib's encoding: ops in the order
@@ -31,8 +31,8 @@ import json
 import math
 import os
 import pickle
+import tempfile
 import time
-import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -92,16 +92,31 @@ def string_index(arch: NB201Arch) -> int:
 
 
 # ---------------------------------------------------------------------- reading the source safely
-class _SourceRecord:
+class _Refused(pickle.UnpicklingError):
+    """The file names something the restricted unpickler does not admit."""
+
+
+class _Sealed(type):
+    """Metaclass of the stand-ins: their class attributes cannot be set or deleted.
+
+    Why: a crafted pickle can push an admitted class itself and BUILD it, and pickle's slot state then
+    calls ``setattr`` on the class; the file is refused afterwards, but the class would stay changed for
+    the rest of the process (and every later read). Instances stay writable: that is how records load.
+    """
+
+    def __setattr__(cls, name, value):
+        raise _Refused(f"it sets the attribute {name!r} of a record class")
+
+    def __delattr__(cls, name):
+        raise _Refused(f"it deletes the attribute {name!r} of a record class")
+
+
+class _SourceRecord(metaclass=_Sealed):
     """Inert stand-in for ``analognasbench.data.Architecture``: the unpickler fills its ``__dict__``."""
 
 
-class _SourceDrift:
+class _SourceDrift(metaclass=_Sealed):
     """Inert stand-in for ``analognasbench.data.DriftMeasurement`` (``value``, ``uncertainty``)."""
-
-
-class _Refused(pickle.UnpicklingError):
-    """The file names something the restricted unpickler does not admit."""
 
 
 class _RecordUnpickler(pickle.Unpickler):
@@ -150,10 +165,19 @@ def _value(rec, attr: str) -> tuple[float, float]:
     """(value, uncertainty) of one metric: a float, or a drift record 'value ± uncertainty'."""
     v = getattr(rec, attr, None)
     if isinstance(v, _SourceDrift):
-        return float(getattr(v, "value", math.nan)), float(getattr(v, "uncertainty", math.nan))
+        return _number(getattr(v, "value", None)), _number(getattr(v, "uncertainty", None))
+    return _number(v), math.nan
+
+
+def _number(v) -> float:
+    """A finite float, or NaN for anything else (a missing, foreign or absurd value is no measurement)."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v), math.nan
-    return math.nan, math.nan
+        try:
+            x = float(v)
+        except OverflowError:
+            return math.nan
+        return x if math.isfinite(x) else math.nan
+    return math.nan
 
 
 def locate() -> tuple[Path, str]:
@@ -171,9 +195,10 @@ def locate() -> tuple[Path, str]:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("NASBENCH_LAB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME",
-                                                                       Path.home() / ".cache")) / "nasbench_lab"
-    return Path(base)
+    # why ``or``: an empty variable means "unset", not the current folder (the source tree, run from a checkout)
+    base = os.environ.get("NASBENCH_LAB_CACHE") or \
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nasbench_lab"
+    return Path(base).expanduser()
 
 
 def convert(source: Path, version: str, sha256: str) -> dict:
@@ -242,13 +267,19 @@ def load_arrays(source: Path | None = None, version: str | None = None, cache: P
             return got[0], got[1], path
     arrays = convert(Path(source), version, sha)
     meta = json.loads(arrays["meta"].tobytes().decode())
+    tmp = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez_compressed(tmp, **arrays)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.npz", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
         os.replace(tmp, path)                      # atomic: a reader never sees half a cache
+        tmp = None
     except OSError:
-        pass                                        # a read-only cache folder: converted again next time
+        pass                                        # a read-only or full cache folder: converted again next time
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return arrays, meta, path
 
 
@@ -259,9 +290,14 @@ def _read_cache(path: Path):
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
         n = NB201Space().size()
-        if not isinstance(meta, dict) or any(arrays[m].shape != (n,) for m in (*METRICS, "cell", "params", "macs")):
+        cells = len(NB201Space().unique())
+        shaped = all(arrays[m].shape == (n,) for m in (*METRICS, "cell", "params", "macs"))
+        typed = (all(arrays[m].dtype.kind == "f" for m in METRICS)
+                 and all(arrays[m].dtype.kind == "i" for m in ("cell", "params", "macs")))
+        if not (isinstance(meta, dict) and shaped and typed and 0 <= arrays["cell"].min()
+                and arrays["cell"].max() < cells):
             return None
-    except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile):
+    except Exception:  # noqa: BLE001 - damaged bytes raise anything (zlib.error, BadZipFile, ...): rebuild
         return None
     return arrays, meta
 

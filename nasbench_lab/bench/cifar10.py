@@ -109,8 +109,6 @@ def load_costs(path=None) -> dict | None:
     return doc
 
 
-
-
 # ---------------------------------------------------------------------- the table
 class Cifar10Table:
     """Query the CIFAR-10 table: any of the 15,625 NB201 strings, its own training and its cell's truth.
@@ -188,7 +186,10 @@ class Cifar10Table:
         c = int(self._cell[i])
         step = self.step_seconds(a)
         own = {m: _num(self._a[m][i]) for m in METRICS}
+        # the drift measurements' own uncertainty (AnalogNAS-Bench's "value ± uncertainty", this string)
+        std = {m: _num(self._a[f"{m}_std"][i]) for m in METRICS if f"{m}_std" in self._a}
         return {"arch": str(a), "canonical": str(self.space.canonical(a)), "dataset": self.dataset, **own,
+                "drift_std": std,
                 "truth": {m: _num(self.scores(m)[c]) for m in METRICS},
                 "trainings": int(self._members[c]),
                 "params": int(self._a["params"][i]), "macs": int(self._a["macs"][i]),
@@ -214,6 +215,14 @@ class Cifar10Table:
         y = np.array([v[second[c]] for c in second], np.float64)
         return _tau(x, y), len(second)
 
+    def _at_chance(self) -> dict:
+        """How many strings test at chance (10 %), and how many of them have no path from the cell's
+        input to its output (their network's output is a constant: nothing can be learnt)."""
+        chance = np.flatnonzero(self._a["test_acc"] <= 10.0 + 1e-6)
+        archs = list(self.space.enumerate())
+        cut = sum(not _reaches_output(archs[i]) for i in chance.tolist())
+        return {"at_chance": int(chance.size), "at_chance_disconnected": int(cut)}
+
     def info(self, laptop=None) -> dict:
         """Source and protocol, coverage, best cell, spread, noise floor, transfer from the laptop
         table, each hardware metric's tau against digital accuracy, and where the costs come from."""
@@ -230,7 +239,7 @@ class Cifar10Table:
                "strings": int(self._a["test_acc"].size), "covered": int(np.isfinite(self._a["test_acc"]).sum()),
                "cells": self.cells, "cells_with_2_or_more": pairs,
                "best": self.best(), "test_acc": _spread(test),
-               "failed_trainings": int((self._a["test_acc"] <= 10.0 + 1e-6).sum()),
+               **self._at_chance(),
                "noise_floor": {"kendall_tau": tau, "cells": pairs},
                "hardware": {m: {"what": METRICS[m][1], "kendall_tau_vs_test_acc": _tau(test, self.scores(m)),
                                 "median": float(np.nanmedian(self.scores(m)))} for m in HARDWARE_METRICS},
@@ -248,6 +257,17 @@ class Cifar10Table:
                             "median_cost_h": float(np.median([predict_step(m, a) for a in self.space.unique()]))
                             * STEPS / 3600}
         return out
+
+
+def _reaches_output(arch: NB201Arch) -> bool:
+    """Whether a path of edges that are not ``none`` leads from the cell's input (node 0) to its output
+    (node 3). Why not the isomorphism expression: NB201's rule keeps a node fed only by zeros as '#+#',
+    not as zero, so it cannot tell that such a node carries nothing."""
+    live = {0}
+    for j in (1, 2, 3):
+        if any(i in live and arch.edge(i, j) != "none" for i in range(j)):
+            live.add(j)
+    return 3 in live
 
 
 def _num(v) -> float | None:

@@ -35,7 +35,7 @@ def as_arch(space: NB201Space, arch) -> NB201Arch:
     """``arch`` as an NB201Arch: the value itself, or a published string parsed. Why the tables take both:
     their query API is where strings arrive from the command line and data files (``bench query``, race
     records), while the library hands them the value."""
-    return arch if isinstance(arch, NB201Arch) else space.from_str(arch)
+    return space.check(arch) if isinstance(arch, NB201Arch) else space.from_str(arch)
 
 
 def default_path() -> Path:
