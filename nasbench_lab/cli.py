@@ -203,7 +203,8 @@ def _parse_options(pairs) -> dict:
 
 def cmd_search(args) -> int:
     parse_objective(args.objective)                    # bad syntax: one line, before anything starts
-    family = strategy_class(args.strategy).family
+    cls = strategy_class(args.strategy)
+    family = cls.family
     notes: list = []
     store = args.recorded = search_store(args, notes.append)
 
@@ -211,7 +212,7 @@ def cmd_search(args) -> int:
         if ev.kind == "run_started":
             for line in notes:
                 note(line)
-    with _executor(args) as ex, GracefulStop(family, ex) as stop, \
+    with _executor(args) as ex, GracefulStop(family, _in_flight(cls, ex)) as stop, \
             Progress(args, family) as bar:
         result = search(space=args.space, strategy=args.strategy, estimator=args.estimator, budget=args.budget,
                         dataset=args.dataset, device=args.device, seed=args.seed, store=store,
@@ -318,17 +319,27 @@ def _executor(args):
         raise ValueError("--ray-address needs --executor ray")
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be a positive integer, got {args.workers}")
+    if name == "inprocess" and args.workers is not None:
+        raise ValueError("--workers needs --executor process or ray (in process, evaluations run one at a time)")
+    if name != "ray" and args.gpus_per_worker:
+        raise ValueError("--gpus-per-worker needs --executor ray")
     opts = {} if args.workers is None or name == "inprocess" else {"workers": args.workers}
     if name == "ray":
         opts.update(address=args.ray_address, num_gpus=args.gpus_per_worker)
     return get_executor(name, **opts)                  # a context manager: workers released on exit
 
 
+def _in_flight(cls, executor) -> int:
+    """Evaluations in flight at once: an executor's slots serve only the asynchronous strategies."""
+    return getattr(executor, "slots", 1) if cls.asynchronous else 1
+
+
 def cmd_resume(args) -> int:
     st = args.recorded = store_from_args(args)
     run = st.run(args.run)
-    family = strategy_class(run["strategy"]).family
-    with _executor(args) as ex, GracefulStop(family, ex) as stop, \
+    cls = strategy_class(run["strategy"])
+    family = cls.family
+    with _executor(args) as ex, GracefulStop(family, _in_flight(cls, ex)) as stop, \
             Progress(args, family) as bar:
         result = resume(run["run_id"], st, budget=args.budget, executor=ex, stop=stop,
                         on_event=[stop] + ([bar] if bar else []))
@@ -355,6 +366,11 @@ def main(argv=None) -> int:
             return _fail("interrupted")
         return _fail("interrupted at once: the evaluation in flight is lost; the finished ones are kept in the "
                      "store (`nasbench-lab runs` lists the run, `resume RUN` continues it)")
+    except BrokenPipeError:
+        # `nasbench-lab show RUN | head`: the reader left; nothing is wrong. Why the devnull: Python
+        # flushes stdout once more at exit, which would raise (and print) the same error again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except RuntimeError as exc:             # e.g. CUDA out of memory: still one clear line
         if os.environ.get("NASBENCH_LAB_DEBUG"):
             raise

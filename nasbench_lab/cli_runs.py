@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .cli_terminal import accuracy_source, plural, shown_path, to_json
 from .spaces import get_space
+from .strategies import strategy_class
 from .store import default_store_path, open_store
 from .storefile import StoreError, check_file
 
@@ -77,12 +78,27 @@ def cmd_runs(args) -> int:
         return 0
     print(f"{'run':12s}  {'status':8s}  {'space':6s}  {'strategy':10s}  {'estimator':10s}  {'evals':>9s}  best val")
     for r in runs:
-        best = "" if r["best"] is None else f"{r['best']['val_acc']:.2f} %"
+        best = "" if r["best"] is None else _pct(r["best"]["val_acc"])
+        evals = (f"{r['evaluations']:>4d} {r['budget']}ep" if _one_shot(r["strategy"])    # budget: supernet epochs
+                 else f"{r['evaluations']:>4d}/{r['budget']:<4d}")
         print(f"{r['run_id']:12s}  {r['status']:8s}  {r['space']:6s}  {r['strategy']:10s}  {r['estimator']:10s}  "
-              f"{r['evaluations']:>4d}/{r['budget']:<4d}  {best}")
+              f"{evals:9s}  {best}")
     print(f"(best val: one evaluation's validation accuracy, not a mean; `show RUN` says of what; "
           f"store {shown_path(path)})")
     return 0
+
+
+def _pct(v) -> str:
+    """An accuracy as `runs` and `show` print it; n/a for none (a training that failed: stored as NULL)."""
+    return "n/a" if v is None else f"{v:.2f} %"
+
+
+def _one_shot(strategy: str) -> bool:
+    """Whether a stored run's budget counts supernet epochs (False for a strategy this version lacks)."""
+    try:
+        return strategy_class(strategy).family == "one-shot"
+    except ValueError:
+        return False
 
 
 def _cell(space, arch: str, metrics: dict) -> str:
@@ -130,9 +146,10 @@ def cmd_show(args) -> int:
                        "versions": run["versions"], "error": run["error"],
                        "top": [{k: v for k, v in r.items() if k != "metrics"} for r in top], "events": counts}))
         return 0
+    done = (f"{plural(run['evaluations'], 'cell')} scored after {plural(run['budget'], 'supernet epoch')}"
+            if _one_shot(run["strategy"]) else f"{run['evaluations']}/{plural(run['budget'], 'evaluation')}")
     print(f"run {run['run_id']}: {run['status']}, {run['strategy']} on {run['space']} with {run['estimator']}, "
-          f"seed {run['seed']}, {run['evaluations']}/{plural(run['budget'], 'evaluation')}, "
-          f"{plural(run['attempts'], 'attempt')}")
+          f"seed {run['seed']}, {done}, {plural(run['attempts'], 'attempt')}")
     cfg = run["config"]
     print(f"  objective: {cfg.get('objective')}; options: {json.dumps(cfg.get('strategy_options') or {})}")
     print("  versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items() if k != "platform"))
@@ -147,13 +164,13 @@ def cmd_show(args) -> int:
         if "proxy" in m:                               # a zero-cost score is not an accuracy
             score = f"{m['proxy']} score {r['val_acc']:.4g} (zero-cost)"
         else:
-            test = "n/a" if r["test_acc"] is None else f"{r['test_acc']:.2f} %"
-            score = f"val {r['val_acc']:.2f} %, test {test}"
+            score = f"val {_pct(r['val_acc'])}, test {_pct(r['test_acc'])}"
         again = ""
         if r["repeats"]:
             again = f" and {plural(len(r['repeats']), 'repeat')}: {', '.join(map(str, r['repeats'][:5]))}" + \
                     (", ..." if len(r["repeats"]) > 5 else "")
-        print(f"  #{i} (evaluation {r['idx']}{again}): {score}, objective {r['objective']:.4g}\n      {r['arch']}")
+        obj = "n/a" if r["objective"] is None else f"{r['objective']:.4g}"
+        print(f"  #{i} (evaluation {r['idx']}{again}): {score}, objective {obj}\n      {r['arch']}")
     if counts:
         print("  events: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     if args.export:

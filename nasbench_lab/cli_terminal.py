@@ -304,11 +304,11 @@ class GracefulStop:
     Used as the search's ``stop`` (anything with ``is_set``) and subscribed to its events.
     """
 
-    def __init__(self, family: str = "multi-trial", executor=None):
+    def __init__(self, family: str = "multi-trial", in_flight: int = 1):
         self.flag = StopFlag()
-        self.asked = self.twice = False                # the first Ctrl-C came; the second
+        self.asked = False                             # the first Ctrl-C came
         self.evaluating = family != "one-shot"         # False while a supernet trains
-        self.slots = getattr(executor, "slots", 1)
+        self.slots = in_flight                         # evaluations in flight at once (async strategies)
         self._old = None
 
     def is_set(self) -> bool:
@@ -339,8 +339,7 @@ class GracefulStop:
         if threading.current_thread() is threading.main_thread():
             def handler(signum, frame):
                 if self.asked:
-                    self.twice = True
-                    raise KeyboardInterrupt
+                    raise KeyboardInterrupt                # the second: at once
                 sys.stderr.write(f"\nnasbench-lab: Ctrl-C: {self.request()}\n")
                 sys.stderr.flush()
             self._old = signal.signal(signal.SIGINT, handler)

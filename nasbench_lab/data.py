@@ -206,7 +206,7 @@ def _load_cifar10(roots: list[Path], download: bool):
 def _where_hint(name: str, roots: list[Path]) -> str:
     how = {"fashion-mnist": "apt-get install dataset-fashion-mnist, or put the four *-ubyte.gz files in one of "
                             "these folders, or run once online (it downloads unless --no-download)",
-           "cifar10": "put cifar-10-batches-bin (the binary version) in one of these folders, or pass "
+           "cifar10": "put cifar-10-batches-bin (the binary version) in one of these folders, or "
                       "run once online (it downloads unless --no-download)"}[name]
     return f"looked in: {', '.join(str(r) for r in roots)}; to get it: {how}"
 

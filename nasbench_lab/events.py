@@ -83,33 +83,45 @@ class EventBus:
     """Fan-out of events to subscribers. One bus per run; thread-safe ``emit``.
 
     A subscriber that raises does not stop the search: the exception is kept in ``errors`` (the UI
-    shows them) — a broken plot must never lose an evaluation.
+    shows them) — a broken plot must never lose an evaluation. A *critical* subscriber (the store) is
+    the exception: when it cannot record an event the run must not go on as if it had (a run that says
+    "6 evaluations recorded" with 5 in the store), so its exception is raised from ``emit`` once every
+    other subscriber has seen the event; the strategy's loop ends there and the run fails, saying why.
     """
 
     def __init__(self, run_id: str = "", subscribers: list[Subscriber] | None = None):
         self.run_id = run_id
         self._subscribers: list[Subscriber] = list(subscribers or [])
+        self._critical: list[Subscriber] = []
         self._seq = 0
         self._lock = threading.Lock()
         self.errors: list[str] = []
 
-    def subscribe(self, fn: Subscriber) -> Subscriber:
+    def subscribe(self, fn: Subscriber, critical: bool = False) -> Subscriber:
         self._subscribers.append(fn)
+        if critical:
+            self._critical.append(fn)
         return fn
 
     def unsubscribe(self, fn: Subscriber) -> None:
         if fn in self._subscribers:
             self._subscribers.remove(fn)
+        self._critical = [c for c in self._critical if c is not fn]
 
     def emit(self, kind: str, **payload) -> Event:
         with self._lock:
             ev = Event(kind, payload, self.run_id, self._seq, time.time())
             self._seq += 1
+        failed = None
         for fn in list(self._subscribers):
             try:
                 fn(ev)
             except Exception as exc:  # noqa: BLE001 - see class docstring
                 self.errors.append(f"{getattr(fn, '__name__', fn)}: {type(exc).__name__}: {exc}")
+                if failed is None and any(fn is c for c in self._critical) and kind != "run_failed":
+                    failed = exc            # why not for run_failed: the run is failing already, say why it did
+        if failed is not None:
+            raise failed
         return ev
 
     __call__ = emit

@@ -10,18 +10,20 @@ import json
 import os
 import random
 import socket
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from .config import short
-from .errors import StrategyError
+from .errors import ObjectiveError, StrategyError
 from .estimators import Evaluation, Fidelity, get_estimator
 from .events import EventBus, StopFlag
 from .executors import get_executor
 from .objectives import objective_spec, parse_objective
 from .spaces import get_space
 from .store import StoreError, open_store, pid_alive
+from .storefile import sqlite_message
 from .strategies import RunContext, default_objective, get_strategy, run_strategy, strategy_class
 from .train import resolve_device
 
@@ -100,6 +102,19 @@ def _check_fidelity(strategy, estimator, space, executor) -> None:
     strategy.set_max_epochs(top)
 
 
+def _check_objective_and_time(strategy, estimator, objective, time_budget, one_shot: bool) -> None:
+    """Refused before anything runs, not after the first training: an accuracy to maximise that the
+    estimator does not report, and a time budget for a strategy that has no evaluations to stop between."""
+    score = getattr(objective, "score", "val_acc")
+    if score != "val_acc" and score not in getattr(estimator, "scores", ()):
+        raise ObjectiveError(f"the objective maximises {score!r}, which the {estimator.name!r} estimator does not "
+                             f"report; the hardware accuracies come from the CIFAR-10 table: --estimator table "
+                             f"--dataset cifar10")
+    if one_shot and time_budget is not None:
+        raise StrategyError(f"a time budget stops a multi-trial search between evaluations; {strategy.name!r} "
+                            f"trains one supernet for `budget` epochs: set fewer epochs instead")
+
+
 def check_seed(seed) -> int:
     """Seeds are integers in [0, 2**63): torch and SQLite store them as 64-bit integers."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
@@ -151,8 +166,10 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
     # Built before the store attaches: a rejected option must not leave a run marked "running" forever.
     strat = get_strategy(strategy_name, space_obj, rng, bus.emit, **(strategy_options or {})) \
         if isinstance(strategy, str) else strategy
+    one_shot = getattr(strat, "family", "multi-trial") == "one-shot"
     try:
         _check_fidelity(strat, est, space_obj, executor_obj)
+        _check_objective_and_time(strat, est, objective_fn, time_budget, one_shot)
     except ValueError:
         if executor_obj is not None and executor_obj is not executor:
             executor_obj.close()
@@ -162,41 +179,51 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
         store_obj = open_store(store)                 # the SQLite store subscribes like any consumer
         # Subscribed first, so any evaluation another consumer has seen is already committed.
         store_obj.attach(bus, config, replayed=len(replay or []))
-    for fn in (on_event if isinstance(on_event, (list, tuple)) else [on_event] if on_event else []):
-        bus.subscribe(fn)
-    ctx = RunContext(space_obj, est, budget, seed, bus.emit, stop, rng, objective_fn or default_objective,
-                     list(replay or []), device=getattr(est, "device", None), time_budget=time_budget)
-    if executor_obj is not None:
-        ctx.executor = executor_obj
-        # Worker processes rebuild space and estimator from names and JSON-able options.
-        ctx.recipe = {"space": space_obj.name, "estimator": est.name if isinstance(estimator, str) else None,
-                      "estimator_options": est_opts}
-    # Why an estimate before a large run: "budget 5000" at a training fidelity is days of CPU; the user
-    # should read that before it starts, not infer it from a progress bar an hour later.
-    estimate = None
-    if budget >= ESTIMATE_FROM and getattr(strat, "family", "multi-trial") != "one-shot" and not replay:
-        per = est.estimate_seconds(space_obj)
-        estimate = None if per is None else per * budget
-    bus.emit("run_started", space=space_obj.name, strategy=strategy_name, estimator=est.name, budget=budget,
-             seed=seed, config=config, estimated_seconds=estimate)
     finished = []                                     # evaluations done, for the run_failed payload
-    bus.subscribe(lambda ev: finished.append(1) if ev.kind == "evaluation" else None)
     t0 = time.perf_counter()
+    # Why the try starts here, before run_started: from the moment the store holds the run, anything
+    # that fails (a dataset missing when the estimate times a step, a store that cannot write) must
+    # mark it failed, or it would read "running" forever and refuse to be resumed.
     try:
+        for fn in (on_event if isinstance(on_event, (list, tuple)) else [on_event] if on_event else []):
+            bus.subscribe(fn)
+        ctx = RunContext(space_obj, est, budget, seed, bus.emit, stop, rng, objective_fn or default_objective,
+                         list(replay or []), device=getattr(est, "device", None), time_budget=time_budget)
+        if executor_obj is not None:
+            ctx.executor = executor_obj
+            # Worker processes rebuild space and estimator from names and JSON-able options.
+            ctx.recipe = {"space": space_obj.name, "estimator": est.name if isinstance(estimator, str) else None,
+                          "estimator_options": est_opts}
+        # Why an estimate before a large run: "budget 5000" at a training fidelity is days of CPU; the user
+        # should read that before it starts, not infer it from a progress bar an hour later.
+        estimate = None
+        if budget >= ESTIMATE_FROM and not one_shot and not replay:
+            per = est.estimate_seconds(space_obj)
+            estimate = None if per is None else per * budget
+            if estimate is not None and time_budget is not None:
+                estimate = min(estimate, time_budget)   # the run stops there (estimators charge seconds)
+        bus.subscribe(lambda ev: finished.append(1) if ev.kind == "evaluation" else None)
+        bus.emit("run_started", space=space_obj.name, strategy=strategy_name, estimator=est.name, budget=budget,
+                 seed=seed, config=config, estimated_seconds=estimate)
         tracker = run_strategy(strat, ctx)
     except BaseException as exc:
         bus.emit("run_failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0], evaluations=len(finished))
+        if isinstance(exc, sqlite3.Error):            # the store could not record: one line, not a traceback
+            raise StoreError(f"the run stopped because the store could not record it ({sqlite_message(exc)}); "
+                             f"what it recorded before is kept, `resume` continues the run") from None
         raise
     finally:
         if executor_obj is not None and executor_obj is not executor:
             executor_obj.close()                      # we made it from a name: release its workers
     seconds = time.perf_counter() - t0
     best = tracker.best
+    # Stopped: the flag ended the run early. Why not just the flag: a Ctrl-C during the last evaluation
+    # sets it too, and a run with its whole budget done is finished, not waiting to be resumed.
+    stopped = bool(stop.is_set()) and (one_shot or len(tracker.evaluations) < budget)
     bus.emit("run_finished", best_arch=space_obj.to_str(best.arch) if best else None, best_val_acc=best.val_acc if best else None,
              best_test_acc=best.test_acc if best else None, evaluations=len(tracker.evaluations), seconds=seconds,
-             stopped=bool(stop.is_set()))
-    return SearchResult(run_id, space_obj.name, strategy_name, est.name, best, tracker.evaluations, seconds,
-                        bool(stop.is_set()))
+             stopped=stopped)
+    return SearchResult(run_id, space_obj.name, strategy_name, est.name, best, tracker.evaluations, seconds, stopped)
 
 
 def resume(run_id: str, store, budget: int | None = None, executor=None, on_event=None, stop=None, objective=None):
@@ -217,7 +244,8 @@ def resume(run_id: str, store, budget: int | None = None, executor=None, on_even
         raise StoreError(f"run {run_id!r} used a custom objective function; pass objective= to resume it")
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0):
         raise StoreError(f"budget must be a positive integer, got {budget!r}")
-    if (budget or cfg["budget"]) < info["evaluations"]:
+    one_shot = strategy_class(cfg["strategy"]).family == "one-shot"     # its budget counts supernet epochs
+    if not one_shot and (budget or cfg["budget"]) < info["evaluations"]:
         raise StoreError(f"run {run_id!r} already has {info['evaluations']} evaluations; a budget of "
                          f"{budget or cfg['budget']} cannot continue it")
     return search(space=cfg["space"], strategy=cfg["strategy"], estimator=cfg["estimator"],

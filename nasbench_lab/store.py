@@ -83,6 +83,9 @@ class Store:
     damaged database) raises StoreError and is left untouched.
     """
 
+    timeout = 30.0
+    """Seconds a connection waits for another process's write lock before the write fails."""
+
     def __init__(self, path, readonly: bool = False):
         if not isinstance(path, (str, os.PathLike)):
             raise StoreError(f"store must be a path, got {type(path).__name__}")
@@ -106,12 +109,12 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         """A new connection (check_same_thread off: the owner serialises its use)."""
         if self._memory:
-            conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False, timeout=self.timeout)
         elif self.readonly:
             conn = sqlite3.connect(f"file:{quote(os.path.abspath(self.path))}?mode=ro", uri=True,
-                                   check_same_thread=False, timeout=30)
+                                   check_same_thread=False, timeout=self.timeout)
         else:
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=self.timeout)
         try:
             self._adopt(conn)
         except BaseException:
@@ -208,13 +211,15 @@ class Store:
                              (run_id, stored, *LIFECYCLE))
         rec = Recorder(self, run_id, attempt, stored, replayed, best)
         self._active.add(run_id)
-        bus.subscribe(rec)
+        bus.subscribe(rec, critical=True)          # an event it cannot write stops the run (events.py)
         return rec
 
     # ------------------------------------------------------------------ reading
     @sql_errors
     def resolve(self, run_id: str) -> str:
         """The full run id for ``run_id`` or a unique prefix of one."""
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise StoreError("a run id is needed (`nasbench-lab runs` lists them); an empty one names no run")
         conn = self._conn()
         if conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone():
             return run_id

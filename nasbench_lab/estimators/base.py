@@ -46,6 +46,9 @@ class Estimator:
     #: None: the options are keyword arguments of the constructor; a name (``fidelity``): they arrive as
     #: one dict, or one config object, under that keyword (and messages name them by it).
     config_key: str | None = None
+    #: Accuracies besides validation's that its evaluations report and an objective may maximise
+    #: (``objectives.SCORES``; only the CIFAR-10 table has them: quantized and analog hardware).
+    scores: tuple = ()
 
     @classmethod
     def defaults(cls):
