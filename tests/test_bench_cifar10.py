@@ -271,6 +271,8 @@ def test_info_reports_noise_floor_transfer_and_hardware(table):
     assert sum(not cifar10._reaches_output(a) for a in get_space("nb201").enumerate()) == 341
     assert -1 <= info["transfer"]["kendall_tau"] <= 1 and info["transfer"]["cells"] == 6466
     assert set(info["hardware"]) == set(analognas.HARDWARE_METRICS)
+    from nasbench_lab.objectives import SCORES                 # what an objective may maximise: the same list
+    assert SCORES == analognas.HARDWARE_METRICS
     assert info["hardware"]["ptq_acc"]["kendall_tau_vs_test_acc"] > info["hardware"]["noisy_acc"]["kendall_tau_vs_test_acc"]
 
 
