@@ -9,7 +9,9 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from .errors import StoreError
 from .events import Event
+from .strategies.base import rank_key
 
 if TYPE_CHECKING:                 # why: store.py imports this module, so a runtime import would be circular
     from .store import Store
@@ -52,8 +54,9 @@ class Recorder:
         self.store, self.run_id, self.attempt = store, run_id, attempt
         self.count = stored              # evaluations committed for this run
         self.to_replay = replayed        # replayed evaluations still to come (their events are not stored)
-        self.best = best
         self.conn = store._connect()
+        # The rank (``rank_key``) of the run's best so far; ``best`` is its objective, as stored.
+        self._best_key = self._stored_best_key(best) if stored else None
         self._last_eval = float("-inf")          # monotonic time of the last evaluation's commit
         self._lock = threading.Lock()
 
@@ -74,6 +77,14 @@ class Recorder:
     def _commit(self) -> None:
         self.conn.commit()
 
+    def _stored_best_key(self, best: float | None) -> tuple | None:
+        """The rank of the evaluation the runs row names as best (objective ``best``). Why read its
+        evaluation row: whether it is a partial evaluation is in its metrics, not in the runs row."""
+        row = self.conn.execute(
+            "SELECT e.metrics FROM runs r JOIN evaluations e ON e.run_id=r.run_id AND e.arch=r.best_arch"
+            " WHERE r.run_id=? AND e.objective IS ? LIMIT 1", (self.run_id, best)).fetchone()
+        return None if row is None else rank_key(best, json.loads(row[0] or "{}"))
+
     def _event(self, ev: Event) -> None:
         self.conn.execute(
             "INSERT INTO events (run_id, attempt, seq, kind, time, after, payload) VALUES (?,?,?,?,?,?,?)",
@@ -81,8 +92,15 @@ class Recorder:
 
     def _evaluation(self, ev: Event) -> None:
         p = ev.payload
+        # Why check the position: the run's evaluation ``index`` and the store's row number must be the
+        # same evaluation. Written anywhere else (a resumed run that evaluated again instead of
+        # replaying), the store would hold repeats and more evaluations than the budget.
+        if p.get("index", self.count) != self.count:
+            raise StoreError(f"run {self.run_id!r}: evaluation {p['index']} arrived where the store expects "
+                             f"evaluation {self.count}; it is not recorded")
         obj = p.get("objective")
-        better = obj is not None and (self.best is None or obj > self.best)
+        key = rank_key(obj, p.get("metrics"))        # the run's own rule (its Tracker), so both name one best
+        better = self._best_key is None or key > self._best_key
         try:
             self.conn.execute("INSERT INTO evaluations VALUES (?,?,?,?,?,?,?,?,?,?)",
                               (self.run_id, self.count, p["arch"], p["val_acc"], p.get("test_acc"),
@@ -102,7 +120,7 @@ class Recorder:
             raise
         self.count += 1
         if better:
-            self.best = obj
+            self._best_key = key
 
     def _lifecycle(self, ev: Event) -> None:
         self._event(ev)

@@ -15,8 +15,10 @@ Strategies hold their own state (population, controller, alphas); the caller own
 """
 from __future__ import annotations
 
+import math
 import random
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
@@ -24,7 +26,7 @@ from typing import Callable
 import torch
 
 from ..config import configure
-from ..errors import StrategyError
+from ..errors import StoreError, StrategyError
 from ..estimators import Estimator, Evaluation
 from ..spaces import SearchSpace
 
@@ -32,6 +34,23 @@ from ..spaces import SearchSpace
 def default_objective(ev: Evaluation) -> float:
     """What strategies maximise unless told otherwise: validation accuracy."""
     return ev.val_acc
+
+
+def rank_key(objective, metrics: dict | None = None) -> tuple:
+    """How an evaluation ranks for "best so far": the larger key wins, and a tie keeps the earlier one.
+
+    The run's ``Tracker`` and the store's best (recorder.py) both rank with this one function, so the
+    result and the store name the same best. The key is (finite, full fidelity, objective):
+
+    * a NaN or missing objective (a diverged or failed training) ranks below every real result: it is
+      the worst result, not an error. Why not compare it as is: NaN is neither larger nor smaller than
+      anything, so a NaN first result would stay best forever, and None cannot be compared at all;
+    * a partial (fewer-epoch) evaluation ranks below every full one: its accuracy is on another scale
+      (one epoch scores far lower) and it has no test accuracy; it leads only until the first
+      full-fidelity result arrives.
+    """
+    finite = objective is not None and math.isfinite(objective)
+    return finite, not (metrics or {}).get("partial"), objective if finite else 0.0
 
 
 @dataclass
@@ -144,7 +163,6 @@ class Tracker:
     """Best-so-far bookkeeping shared by the driver and the event payloads."""
 
     evaluations: list = field(default_factory=list)
-    objectives: list = field(default_factory=list)
     best_index: int = -1
     seconds: float = 0.0
     cost: float = 0.0
@@ -153,12 +171,8 @@ class Tracker:
 
     def add(self, ev: Evaluation, objective: float) -> None:
         self.evaluations.append(ev)
-        self.objectives.append(objective)
         self.cost += float(ev.cost or 0.0)
-        # Why full fidelity ranks first: a partial (fewer-epoch) evaluation's accuracy is on another
-        # scale (one epoch scores far lower) and has no test accuracy; it leads only until the first
-        # full-fidelity result arrives. Ties keep the earlier evaluation.
-        key = (not ev.metrics.get("partial"), objective)
+        key = rank_key(objective, ev.metrics)             # failed, then partial results rank last
         if self.best_index < 0 or key > self._best_key:
             self.best_index, self._best_key = len(self.evaluations) - 1, key
 
@@ -186,9 +200,20 @@ def evaluate_one(ctx: RunContext, asked, index: int) -> tuple[Evaluation, bool]:
     (same position, same architecture, same number of epochs)."""
     trial = asked if isinstance(asked, Trial) else None
     arch = trial.arch if trial else asked
-    if index < len(ctx.replay) and ctx.replay[index].arch == arch and (
-            trial is None or ctx.replay[index].metrics.get("epochs") == trial.epochs):
-        return ctx.replay[index], True
+    if index < len(ctx.replay):
+        stored = ctx.replay[index]
+        if stored.arch == arch and (trial is None or stored.metrics.get("epochs") == trial.epochs):
+            return stored, True
+        # Why refuse instead of evaluating afresh: the stored evaluations from here on are no longer what
+        # this run asks for, and evaluating around them would leave the store with repeats and more
+        # evaluations than the budget. Rebuilt from the same seed, a sequential strategy asks the same
+        # again, so a difference means that the code, the benchmark or the estimator's randomness changed.
+        was, now = ctx.space.to_str(stored.arch), ctx.space.to_str(arch)
+        if trial is not None:
+            was, now = f"{was} for {stored.metrics.get('epochs')} epochs", f"{now} for {trial.epochs} epochs"
+        raise StoreError(f"cannot resume: evaluation {index} of the run is {was}, but the strategy now asks for "
+                         f"{now}; the code, the benchmark or the estimator changed since it was recorded "
+                         f"(start a new run)")
     if trial is not None:
         return ctx.estimator.evaluate(ctx.space, arch, seed=ctx.seed, stop=ctx.stop, epochs=trial.epochs,
                                       continues=trial.continues), False
@@ -201,15 +226,74 @@ def _out_of_time(ctx: RunContext, tracker: Tracker) -> bool:
     return ctx.time_budget is not None and tracker.cost >= ctx.time_budget
 
 
+class Proposals:
+    """What a resumed asynchronous strategy proposes next (made by ``replay_asynchronous``).
+
+    ``waiting``: candidates the replay asked for that are not in the store (they were in flight when
+    the run stopped); they come first. ``owed``: stored candidates told before the strategy asked for
+    them; when it asks for one, that ask is passed over, as its result is stored and told already.
+    (Evolution counts a passed-over ask as in flight for the rest of the run, which only shortens its
+    initial random phase by that many members.)
+    """
+
+    def __init__(self, strategy: MultiTrialStrategy):
+        self.strategy = strategy
+        self.waiting: list = []
+        self.owed: Counter = Counter()
+
+    def next(self):
+        """The next candidate to evaluate."""
+        return self.waiting.pop(0) if self.waiting else self.fresh()
+
+    def fresh(self):
+        """The strategy's next candidate that is not owed (at most one ask passed over per owed one)."""
+        while True:
+            arch = self.strategy.ask()
+            if self.owed[arch] == 0:
+                return arch
+            self.owed[arch] -= 1
+
+
+def replay_asynchronous(strategy: MultiTrialStrategy, ctx: RunContext, tracker: Tracker, slots: int) -> Proposals:
+    """Re-tell the stored evaluations to an asynchronous strategy, asking for candidates as the live loop
+    does (``slots`` asked ahead, each result told as it comes), and return what it proposes next.
+
+    Why ask at all: the strategy's state includes its random generator and what it has proposed; told
+    the stored results without being asked, it would propose the same candidates again. Why ``slots``
+    ahead: the stored evaluations are in completion order, and the recorded run never had more than its
+    workers asked and unfinished; so with as many slots, a strategy whose proposals do not depend on
+    results (random) asks exactly what it asked then, and with one slot this is the sequential driver's
+    ask, then tell. A stored result that is not among the candidates asked (fewer workers now, or an
+    evolution whose results came back in another order and now proposes otherwise) is told anyway, as
+    ``tell`` accepts it, and is owed (see ``Proposals``).
+    """
+    proposals = Proposals(strategy)
+    asked = proposals.waiting                      # asked, not matched to a stored evaluation yet
+    for ev in ctx.replay[:ctx.budget]:
+        while len(asked) < slots and len(tracker.evaluations) + len(asked) < ctx.budget:
+            asked.append(proposals.fresh())
+        if ev.arch in asked:
+            asked.remove(ev.arch)
+        else:
+            proposals.owed[ev.arch] += 1
+        obj = ctx.objective(ev)
+        strategy.tell(ev.arch, ev, obj)
+        emit_evaluation(ctx, tracker, ev, obj, replayed=True, strategy=strategy)
+    return proposals
+
+
 def run_multi_trial(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
     """The sequential ask/tell loop; the asynchronous one when the executor has several slots."""
     if strategy.asynchronous and getattr(ctx.executor, "slots", 1) > 1:
         return run_asynchronous(strategy, ctx)
     tracker = Tracker()
-    for i in range(ctx.budget):
+    # Why an asynchronous strategy replays apart: its run may have been recorded by parallel workers, in
+    # completion order, which position-by-position replay (evaluate_one) would refuse.
+    ask = replay_asynchronous(strategy, ctx, tracker, slots=1).next if strategy.asynchronous else strategy.ask
+    for i in range(len(tracker.evaluations), ctx.budget):
         if ctx.stop.is_set() or _out_of_time(ctx, tracker):
             break
-        asked = strategy.ask()
+        asked = ask()
         ev, replayed = evaluate_one(ctx, asked, i)
         if ctx.stop.is_set() and not replayed:
             break                                  # a stopped training is not a finished evaluation
@@ -225,20 +309,18 @@ def run_asynchronous(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
     Why results are told in completion order: that is what asynchronous evolution does (Real et al.
     ran 450 workers this way); a fast candidate does not wait for a slow one. The order depends on
     timing, so an asynchronous run is not reproducible bit for bit; resume still loses and repeats
-    nothing: stored evaluations are re-told first (``tell`` accepts them), then the loop goes on.
+    nothing: ``replay_asynchronous`` re-tells the stored evaluations, asking as this loop does, then the
+    loop goes on with the candidates that were in flight.
     """
     tracker, executor = Tracker(), ctx.executor
-    for ev in ctx.replay[:ctx.budget]:
-        obj = ctx.objective(ev)
-        strategy.tell(ev.arch, ev, obj)
-        emit_evaluation(ctx, tracker, ev, obj, replayed=True)
+    proposals = replay_asynchronous(strategy, ctx, tracker, executor.slots)
     pending: dict = {}                                  # future -> architecture
     asked = len(tracker.evaluations)
     try:
         while True:
             while (not ctx.stop.is_set() and not _out_of_time(ctx, tracker) and asked < ctx.budget
                    and len(pending) < executor.slots):
-                arch = strategy.ask()
+                arch = proposals.next()
                 pending[executor.submit(ctx, arch)] = arch
                 asked += 1
             if not pending:
