@@ -90,6 +90,8 @@ class TrainResult:
     """Whether the step ran as a captured CUDA graph."""
     graph_error: str | None = None
     """Why graph capture failed, when it did."""
+    interrupted: bool = False
+    """True when ``stop`` ended the training before its last step (its accuracies are no result)."""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -240,7 +242,8 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
 
     ``emit(kind, **payload)`` receives one ``epoch`` event per epoch (and ``step`` events, at most two a
     second, while an epoch runs); ``stop`` (anything with
-    ``is_set()``) ends training early between steps. Raises TrainingError on a NaN/inf loss.
+    ``is_set()``) ends training early between steps, and the result says so (``interrupted``; its test
+    is skipped). Raises TrainingError on a NaN/inf loss.
     """
     cfg = config or TrainConfig()
     _check(cfg)
@@ -339,7 +342,8 @@ def train_model(model: nn.Module, data: Splits, config: TrainConfig | None = Non
                  val_acc=res.val_acc, seconds=time.perf_counter() - t0)
     res.steps = step
     res.cuda_graph = captured is not None
-    if cfg.test_subset != 0:
+    res.interrupted = step < total and stop is not None and stop.is_set()
+    if cfg.test_subset != 0 and not res.interrupted:
         res.test_acc = evaluate(model, data.test_x[:cfg.test_subset], data.test_y[:cfg.test_subset],
                                 cfg.eval_batch_size, amp, cl)
     res.seconds = time.perf_counter() - t0

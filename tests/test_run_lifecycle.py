@@ -146,3 +146,63 @@ def test_show_piped_into_head_ends_quietly(tmp_path):
     cmd = f"{sys.executable} -m nasbench_lab.cli show {run_id} --store {db} --top 20 | head -1"
     proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=120)
     assert proc.stdout.startswith(f"run {run_id}: finished") and "Traceback" not in proc.stderr, proc.stderr
+
+
+# ---------------------------------------------------------------------- the stop flag: what is kept
+def test_an_evaluation_that_finished_while_the_flag_was_set_is_kept(tmp_path):
+    """A table lookup or a synthetic score never looks at the flag: finished is finished. Set the flag
+    during the second evaluation: it is kept (before: dropped as if cut short), and the run stops."""
+    stop, seen = StopFlag(), []
+
+    from nasbench_lab.estimators import get_estimator
+    synthetic = type(get_estimator("synthetic"))
+
+    class SetsTheFlag(synthetic):                       # the flag is set while the second evaluation runs
+        def evaluate(self, space, arch, **kw):
+            seen.append(1)
+            if len(seen) == 2:
+                stop.set()
+            return super().evaluate(space, arch, **kw)
+    res = search("nb201", "tpe", SetsTheFlag(), budget=10, stop=stop,
+                 store=tmp_path / "s.sqlite")
+    assert res.stopped and len(res.evaluations) == 2
+    assert open_store(tmp_path / "s.sqlite").runs()[0]["evaluations"] == 2
+
+
+def test_a_training_cut_short_by_the_flag_is_dropped_and_says_so(tmp_path):
+    from nasbench_lab.estimators import get_estimator
+    from nasbench_lab.spaces import get_space
+    est = get_estimator("train", dataset="synthetic", device="cpu",
+                        fidelity={"epochs": 3, "train_subset": 256, "val_subset": 64, "test_subset": 64,
+                                  "batch_size": 32, "skeleton": {"C": 4, "N": 1}})
+    space, stop = get_space("nb201"), StopFlag()
+    arch = space.sample(__import__("random").Random(0))
+
+    def stop_after_the_first_epoch(kind, **payload):
+        if kind == "epoch":
+            stop.set()
+    ev = est.evaluate(space, arch, emit=stop_after_the_first_epoch, stop=stop)
+    assert ev.metrics["interrupted"] and ev.metrics["epochs"] == 1 and ev.test_acc is None
+    done = est.evaluate(space, arch)
+    assert "interrupted" not in done.metrics and done.metrics["epochs"] == 3 and done.test_acc is not None
+
+
+def test_one_shot_scoring_drops_a_re_training_cut_short(tmp_path):
+    """SPOS scores its chosen cell with ``train``; a stop that arrives as that re-training starts records
+    nothing (before: the cut-short training was stored as the cell's result)."""
+    from nasbench_lab.estimators import get_estimator
+    stop = StopFlag()
+    fidelity = {"epochs": 3, "train_subset": 256, "val_subset": 64, "test_subset": 64, "batch_size": 32,
+                "skeleton": {"C": 4, "N": 1}}
+
+    class StoppedAtItsStart(type(get_estimator("train", device="cpu"))):
+        def evaluate(self, space, arch, **kw):
+            stop.set()                                  # Stop pressed just as the re-training begins
+            return super().evaluate(space, arch, **kw)
+    res = search("nb201", "spos", StoppedAtItsStart(dataset="synthetic", device="cpu", fidelity=fidelity),
+                 budget=1, dataset="synthetic", device="cpu", stop=stop, store=tmp_path / "s.sqlite",
+                 strategy_options={"train_subset": 64, "val_subset": 64, "batch_size": 32, "population": 2,
+                                   "generations": 1, "parents": 1, "top_k": 1, "bn_batches": 1,
+                                   "bn_batch_size": 32})
+    assert res.evaluations == [] and res.stopped
+    assert open_store(tmp_path / "s.sqlite").runs()[0]["evaluations"] == 0

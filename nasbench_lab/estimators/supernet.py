@@ -157,6 +157,8 @@ class SupernetEstimator(Estimator):
     def evaluate(self, space, arch, seed=0, emit=None, stop=None) -> Evaluation:
         net = self.supernet(space, emit, stop)
         t, data, prec = self.training, self.data, self.prec
+        if space.name not in self._nets:               # the stop flag cut the supernet's training short
+            return Evaluation(arch, float("nan"), None, 0.0, {"inherited": True, "interrupted": True})
         t0 = time.perf_counter()
         recalibrate_bn(net, self._train_x(), prec, t.bn_batches, t.bn_batch_size, arch=arch)
         val = accuracy(net, data.val_x[:t.val_subset], data.val_y[:t.val_subset], prec, arch=arch)

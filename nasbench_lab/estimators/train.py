@@ -109,6 +109,9 @@ class TrainEstimator(Estimator):
                    "train_acc": res.train_acc, "epochs": len(res.val_curve), "images": res.images}
         if epochs is not None and epochs < self.fidelity.epochs:
             metrics["partial"] = True                  # a low rung: not comparable with full trainings
+        if res.interrupted:
+            metrics["interrupted"] = True              # the stop flag cut it short: the driver drops it
+            return Evaluation(arch, res.val_acc, res.test_acc, res.seconds, metrics)
         if self.fidelity.latency:
             metrics["latency_ms"] = measure_latency(model, shape, self.device, batch_sizes=(1,), warmup=3,
                                                     repeats=10)[1]

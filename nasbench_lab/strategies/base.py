@@ -282,6 +282,14 @@ def replay_asynchronous(strategy: MultiTrialStrategy, ctx: RunContext, tracker: 
     return proposals
 
 
+def interrupted(ev: Evaluation, replayed: bool = False) -> bool:
+    """Whether the stop flag cut this evaluation's training short (the estimator marks it): no result,
+    so it is neither told nor recorded. Why the estimator's mark and not the flag: an evaluation that
+    finished while the flag was being set (a table lookup, a worker process that never sees the flag)
+    is a real result, and dropping it would lose finished work."""
+    return not replayed and bool(ev.metrics.get("interrupted"))
+
+
 def run_multi_trial(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
     """The sequential ask/tell loop; the asynchronous one when the executor has several slots."""
     if strategy.asynchronous and getattr(ctx.executor, "slots", 1) > 1:
@@ -295,8 +303,8 @@ def run_multi_trial(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
             break
         asked = ask()
         ev, replayed = evaluate_one(ctx, asked, i)
-        if ctx.stop.is_set() and not replayed:
-            break                                  # a stopped training is not a finished evaluation
+        if interrupted(ev, replayed):
+            break
         obj = ctx.objective(ev)
         strategy.tell(asked, ev, obj)
         emit_evaluation(ctx, tracker, ev, obj, replayed, strategy)
@@ -330,6 +338,8 @@ def run_asynchronous(strategy: MultiTrialStrategy, ctx: RunContext) -> Tracker:
             for fut in executor.wait(list(pending), timeout=0 if ctx.stop.is_set() else 0.25):
                 arch = pending.pop(fut)
                 ev = executor.result(fut, arch)        # a worker's exception fails the run here
+                if interrupted(ev):
+                    continue
                 obj = ctx.objective(ev)
                 strategy.tell(arch, ev, obj)
                 emit_evaluation(ctx, tracker, ev, obj, strategy=strategy)
@@ -349,6 +359,8 @@ def run_one_shot(strategy: OneShotStrategy, ctx: RunContext) -> Tracker:
         if ctx.stop.is_set():
             break
         ev, replayed = evaluate_one(ctx, arch, i)
+        if interrupted(ev, replayed):
+            break
         emit_evaluation(ctx, tracker, ev, ctx.objective(ev), replayed)
     # The ranking-bias lesson in one event: the strategy's own (inherited-weight) scores of its final
     # candidates next to what the estimator says of them (from scratch, with ``train``).
