@@ -49,7 +49,8 @@ PACKAGE = "analog-nasbench"
 INSTALL = f"pip install {PACKAGE}"
 SOURCE_FILE = "analognasbench/data.anb"
 FORMAT = 1
-"""Version of the cache's layout; a cache of another format is rebuilt."""
+"""Version of the cache's layout and of what ``convert`` computes into it (bump it with any change there:
+the cache key holds the package version and the file's hash, not the lab's code); another format is rebuilt."""
 MAX_SOURCE_BYTES = 64 * 2 ** 20
 """The published file is 5.6 MB; anything far larger is refused before it is read."""
 
