@@ -309,6 +309,8 @@ def _add_store_commands(sub):
     rs.add_argument("run", help="run id (or a unique prefix)")
     rs.add_argument("--store", help=store_help)
     rs.add_argument("--budget", type=int, help="new total budget (default: the run's own)")
+    rs.add_argument("--time-budget", type=float, metavar="SECONDS",
+                    help="new time budget of a multi-trial run (default: the run's own)")
     rs.add_argument("--json", action="store_true", help="print one JSON object")
     _add_execution(rs)
 
@@ -342,7 +344,7 @@ def cmd_resume(args) -> int:
     with _executor(args) as ex, GracefulStop(family, _in_flight(cls, ex)) as stop, \
             Progress(args, family) as bar:
         result = resume(run["run_id"], st, budget=args.budget, executor=ex, stop=stop,
-                        on_event=[stop] + ([bar] if bar else []))
+                        on_event=[stop] + ([bar] if bar else []), time_budget=args.time_budget)
     print_result(args, result, st.path, run["seed"])
     return 0
 

@@ -226,8 +226,10 @@ def search(space="nb201", strategy="random", estimator="train", budget: int = 10
     return SearchResult(run_id, space_obj.name, strategy_name, est.name, best, tracker.evaluations, seconds, stopped)
 
 
-def resume(run_id: str, store, budget: int | None = None, executor=None, on_event=None, stop=None, objective=None):
-    """Continue an interrupted (or finished, with a larger ``budget``) run; returns its ``SearchResult``.
+def resume(run_id: str, store, budget: int | None = None, executor=None, on_event=None, stop=None, objective=None,
+           time_budget: float | None = None):
+    """Continue an interrupted (or finished, with a larger ``budget`` or ``time_budget``) run; returns its
+    ``SearchResult``.
 
     The search is rebuilt from the stored config and seed; stored evaluations are replayed, not redone,
     and new ones are appended to the same run id.
@@ -255,4 +257,4 @@ def resume(run_id: str, store, budget: int | None = None, executor=None, on_even
                   estimator_options=cfg.get("estimator_options") or None,
                   objective=objective if objective is not None else cfg["objective"], run_id=run_id,
                   replay=st.evaluations(run_id, cfg["space"]), executor=executor, on_event=on_event, stop=stop,
-                  time_budget=cfg.get("time_budget"))
+                  time_budget=time_budget if time_budget is not None else cfg.get("time_budget"))

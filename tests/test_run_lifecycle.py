@@ -206,3 +206,15 @@ def test_one_shot_scoring_drops_a_re_training_cut_short(tmp_path):
                                    "bn_batch_size": 32})
     assert res.evaluations == [] and res.stopped
     assert open_store(tmp_path / "s.sqlite").runs()[0]["evaluations"] == 0
+
+
+def test_resume_can_raise_the_time_budget(tmp_path):
+    """A race to a time budget, continued with a larger one: it goes on from where it stopped."""
+    db = tmp_path / "s.sqlite"
+    first = search("nb201", "random", "table", budget=200, time_budget=20.0, store=db)   # ~1.7 s a cell
+    assert 0 < len(first.evaluations) < 200
+    more = resume(first.run_id, db, time_budget=60.0)
+    assert len(more.evaluations) > len(first.evaluations)
+    assert [str(e.arch) for e in more.evaluations[:len(first.evaluations)]] == \
+        [str(e.arch) for e in first.evaluations]
+    assert open_store(db).run(first.run_id)["config"]["time_budget"] == 60.0
