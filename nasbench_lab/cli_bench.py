@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import course
 from .bench import BenchTable, builder, merge
+from .bench.analognas import METRICS as CIFAR10_METRICS
 from .bench.cifar10 import Cifar10Table
 from .cli_terminal import seeds_text, to_json
 from .estimators.table import DATASETS
@@ -184,13 +185,12 @@ def cmd_bench(args) -> int:
 def cifar10_query_text(r: dict) -> str:
     """What `bench query --dataset cifar10` prints: the string's own training (accuracies in %, a drift
     measurement with its ± uncertainty), its cell's truth beside each, then size and costs with units."""
-    from .bench.analognas import METRICS
     truth, std = r["truth"], r["drift_std"]
     n = r["trainings"]
     lines = [f"arch: {r['arch']}", f"canonical: {r['canonical']}",
              f"accuracy on the CIFAR-10 test set, this string's training | its cell's truth (mean of {n} "
              f"training{'s' if n != 1 else ''}):"]
-    for m, (_, what) in METRICS.items():
+    for m, (_, what) in CIFAR10_METRICS.items():
         own = "n/a" if r[m] is None else f"{r[m]:.2f}" + (f" ± {std[m]:.2f}" if std.get(m) is not None else "")
         cell = "n/a" if truth[m] is None else f"{truth[m]:.2f}"
         lines.append(f"  {m:<12} {own:>14} % | {cell:>6} %   {what}")
