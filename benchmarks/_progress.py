@@ -20,7 +20,9 @@ class ProgressFile:
     """``done`` (index -> record) read from ``path`` if its header's ``field`` equals ``settings``."""
 
     def __init__(self, path: Path, settings: dict, field: str = "config", fresh: bool = False,
-                 hint: str = "remove it or pass another --out"):
+                 hint: str = "remove it or pass another --out", ignore: tuple = ()):
+        """``ignore``: settings that may differ from the file's without making its items incomparable
+        (e.g. how many cells a study plans: the items are the same, there will only be more of them)."""
         self.path, self.settings, self.field = Path(path), settings, field
         self.header: dict = {}
         self.done: dict[int, dict] = {}
@@ -30,7 +32,9 @@ class ProgressFile:
         if not lines or not lines[0].strip():
             return
         self.header = json.loads(lines[0])
-        if self.header.get(field) != settings:
+        def same(d):
+            return {k: v for k, v in (d or {}).items() if k not in ignore}
+        if same(self.header.get(field)) != same(settings):
             raise SystemExit(f"{self.path} was made with other settings ({self.header.get(field)}); {hint}")
         for line in lines[1:]:
             try:

@@ -17,9 +17,10 @@ shape, the wrong task), and ``--batch noise`` 64 standard-normal 3x32x32 images 
 data at all). The notebook shows both on the same cells: what changes with the batch is measured, not
 assumed. Data-free proxies (synflow, #params, FLOPs) do not change.
 
-The cells are a fixed random sample (seed 0) of the 6,466 canonical cells, scored in the sample's own
-(random) order, so whatever has been scored at any moment is itself a random sample, and ``--limit N``
-(the noise batch's check) scores the first N of the same cells.
+The cells are a fixed random order of the 6,466 canonical cells (``sample_order``), scored in that
+order, so whatever has been scored at any moment is itself a random sample; ``--cells N`` plans the
+first N (a larger N later extends the same study), and ``--limit N`` (the noise batch's check) scores
+the first N of the same cells.
 Resumable: each scored cell is appended to ``<out>.partial.jsonl`` as it finishes; a rerun skips what
 it holds. ``--report`` summarises and writes the output JSON from what is there.
 """
@@ -90,9 +91,25 @@ def summarise(rows: list[dict], proxies: list[str]) -> dict:
     return out
 
 
+FIRST = 1000
+"""The first sample, drawn alone (seed 0) before the study was extended; its order is kept."""
+
+
+def sample_order(n: int) -> list[int]:
+    """Every cell once, in the order the study scores them: the first 1,000-cell sample, then the other
+    cells in a random order of their own (seed 1). Why two draws: the first sample was drawn (and scored)
+    as ``random.Random(0).sample(range(n), 1000)``, which is not a prefix of a longer draw; appending a
+    random order of the rest keeps every prefix a uniform random sample, so a study stopped anywhere
+    still is one, and the first 1,000 cells' scores stay valid."""
+    first = random.Random(0).sample(range(n), min(FIRST, n))
+    rest = sorted(set(range(n)) - set(first))
+    random.Random(1).shuffle(rest)
+    return first + rest
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cells", type=int, default=1000, help="size of the sample")
+    ap.add_argument("--cells", type=int, default=1000, help="size of the sample (6466: every cell)")
     ap.add_argument("--limit", type=int, default=None, help="score only the first N cells of the sample")
     ap.add_argument("--batch", choices=("fmnist", "noise"), default="fmnist")
     ap.add_argument("--proxies", default=",".join(zc.PROXY_NAMES))
@@ -106,10 +123,10 @@ def main(argv=None) -> int:
     partial = ROOT / "data" / "zerocost_study" / f"{out.stem}.partial.jsonl"
     space = get_space("nb201")
     unique = space.unique()
-    cells = random.Random(0).sample(range(len(unique)), min(a.cells, len(unique)))[:a.limit]
+    cells = sample_order(len(unique))[:min(a.cells, len(unique))][:a.limit]
     config = {"network": "NB201 C=16 N=5, 3x32x32, 10 classes", "batch": a.batch, "batch_size": BATCH, "seed": 0,
               "proxies": proxies, "cells": a.cells}
-    progress = ProgressFile(partial, config)
+    progress = ProgressFile(partial, config, ignore=("cells",))       # a longer plan extends the same order
     done = progress.done
     todo = [i for i in cells if i not in done]
     if not a.report and todo:

@@ -82,3 +82,17 @@ def test_a_progress_file_resumes_skips_a_cut_line_and_refuses_other_settings(tmp
     with fresh.appending():
         pass
     assert path.read_text() == '{"config": {"seed": 1}}\n'   # --fresh: the old scores are gone
+
+
+def test_a_progress_file_may_plan_more_items_and_the_order_keeps_its_first_sample(tmp_path):
+    from benchmarks._progress import ProgressFile
+    path = tmp_path / "study.partial.jsonl"
+    with ProgressFile(path, {"seed": 0, "cells": 10}).appending() as prog:
+        prog.add({"index": 1})
+    assert sorted(ProgressFile(path, {"seed": 0, "cells": 99}, ignore=("cells",)).done) == [1]
+    with pytest.raises(SystemExit, match="other settings"):
+        ProgressFile(path, {"seed": 0, "cells": 99})
+    order = _load("zerocost_cifar10").sample_order(6466)
+    import random
+    assert order[:1000] == random.Random(0).sample(range(6466), 1000)       # the shipped 1,000-cell sample
+    assert sorted(order) == list(range(6466))
