@@ -21,6 +21,7 @@ Core code: no printing, no plotting (viz.anytime_figure draws the curves).
 """
 from __future__ import annotations
 
+import bisect
 import concurrent.futures as cf
 import itertools
 import math
@@ -50,10 +51,28 @@ class Trace:
     seconds: list = field(default_factory=list)
     regret: list = field(default_factory=list)
     incumbent: str | None = None
+    time_budget: float | None = None
+    """The race's time budget (simulated seconds), when it had one."""
+
+    def _last(self) -> int:
+        """Index of the last evaluation that finished within the time budget (-1: none did). Why not
+        the last evaluation: the driver checks the budget before it asks, so a run's last evaluation
+        ends past it, by a different amount for each strategy; a race compares them at the budget."""
+        if self.time_budget is None:
+            return len(self.regret) - 1
+        return bisect.bisect_right(self.seconds, self.time_budget) - 1
 
     @property
     def final(self) -> float:
-        return self.regret[-1] if self.regret else float("nan")
+        """Regret at the end of the run (at the time budget, when the race had one)."""
+        k = self._last()
+        return self.regret[k] if k >= 0 else float("nan")
+
+    @property
+    def used(self) -> int:
+        """Queries made by the end of the run (by the time budget, when the race had one)."""
+        k = self._last()
+        return self.queries[k] if k >= 0 else 0
 
 
 def table_truth(table=None, setting: str | None = None) -> tuple[Callable[[str], float], float]:
@@ -83,7 +102,7 @@ def _entry(label: str, value) -> tuple[str, dict | None]:
 def _run(label: str, options, seed: int, estimator, budget: int, time_budget, truth, best, space: str,
          on_event, search_options: dict) -> Trace:
     name, options = _entry(label, options)
-    trace = Trace(label, seed)
+    trace = Trace(label, seed, time_budget=time_budget)
     state = {"arch": None, "regret": None}
 
     def record(ev):
@@ -142,6 +161,9 @@ def race(strategies: dict, estimator, seeds, budget: int, time_budget: float | N
                             "(no truth=, on_event= or other search options: they cannot travel to the workers)")
         return _race_parallel(strategies, estimator, seeds, budget, time_budget, space, on_run, workers)
     if truth is None:
+        if best is not None:
+            raise RaceError("give truth (a cell's true accuracy) together with best; without truth both come "
+                            "from the table")
         truth, best = table_truth(getattr(estimator, "table", None), getattr(estimator, "setting", None))
     elif best is None:
         raise RaceError("give best (the best true accuracy) together with truth")
@@ -215,10 +237,17 @@ def bootstrap_ci(values, level: float = 0.95, resamples: int = 2000, seed: int =
 
 
 def finals(result: dict, at: float | None = None, x: str = "seconds") -> dict:
-    """Each strategy's regret per seed at the end of its runs, or at ``at`` (seconds or queries)."""
+    """Each strategy's regret per seed at the end of its runs (at the time budget, when the race had
+    one), or at ``at`` (seconds or queries)."""
     if at is None:
         return {name: [t.final for t in traces] for name, traces in result.items()}
     return {name: regret_at(traces, [at], x)[:, 0].tolist() for name, traces in result.items()}
+
+
+def _queries_by(trace: Trace, at: float, x: str) -> int:
+    """Queries one run had made by ``at`` (seconds or queries)."""
+    k = bisect.bisect_right(getattr(trace, x), at) - 1
+    return trace.queries[k] if k >= 0 else 0
 
 
 def summary(result: dict, at: float | None = None, x: str = "seconds") -> list[dict]:
@@ -228,7 +257,7 @@ def summary(result: dict, at: float | None = None, x: str = "seconds") -> list[d
     for name, values in finals(result, at, x).items():
         v = np.asarray(values, dtype=float)
         lo, hi = bootstrap_ci(v)
-        queries = [t.queries[-1] if t.queries else 0 for t in result[name]]
+        queries = [t.used if at is None else _queries_by(t, at, x) for t in result[name]]
         rows.append({"strategy": name, "runs": int(np.isfinite(v).sum()), "mean": float(np.nanmean(v)),
                      "ci": (lo, hi), "median": float(np.nanmedian(v)), "optimum": int((v == 0).sum()),
                      "queries": float(np.mean(queries))})
@@ -247,10 +276,14 @@ def compare(result: dict, at: float | None = None, x: str = "seconds", alpha: fl
     pairs = []
     for a, b in itertools.combinations(f, 2):
         if f[a].size < 2 or f[b].size < 2 or (np.ptp(np.r_[f[a], f[b]]) == 0):
-            p = 1.0
+            p, lower = 1.0, 0.5
         else:
-            p = float(mannwhitneyu(f[a], f[b], alternative="two-sided").pvalue)
-        pairs.append({"a": a, "b": b, "p": p, "mean_a": float(f[a].mean()), "mean_b": float(f[b].mean())})
+            res = mannwhitneyu(f[a], f[b], alternative="two-sided")
+            p = float(res.pvalue)
+            # P(a run of a ends lower than one of b), ties counted half: U counts the pairs where a is higher
+            lower = 1.0 - float(res.statistic) / (f[a].size * f[b].size)
+        pairs.append({"a": a, "b": b, "p": p, "mean_a": float(f[a].mean()), "mean_b": float(f[b].mean()),
+                      "a_lower": lower})
     order = sorted(range(len(pairs)), key=lambda i: pairs[i]["p"])
     m, running = len(pairs), 0.0
     for rank, i in enumerate(order):              # Holm step-down, kept monotone
@@ -258,7 +291,9 @@ def compare(result: dict, at: float | None = None, x: str = "seconds", alpha: fl
         pairs[i]["p_holm"] = running
     for p in pairs:
         p["significant"] = p["p_holm"] < alpha
-        better = p["a"] if p["mean_a"] < p["mean_b"] else p["b"]
+        # Why the direction comes from the test and not from the means: the test compares ranks, and with
+        # skewed regrets (most runs at 0, a few far off) the mean can point the other way
+        better = p["a"] if p["a_lower"] > 0.5 else p["b"]
         worse = p["b"] if better == p["a"] else p["a"]
         p["better"] = better if p["significant"] else None          # the lower-regret one, when significant
         p["statement"] = (f"{better} has lower regret than {worse} (Holm p = {p['p_holm']:.3g})" if p["significant"]

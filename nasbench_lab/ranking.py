@@ -44,7 +44,9 @@ def kendall_tau(a, b) -> float:
     if n < 2 or np.isnan(x).any() or np.isnan(y).any():
         return float("nan")
     i, j = np.triu_indices(n, k=1)                   # all pairs; O(n^2) memory is fine at NAS sizes
-    s = np.sign(x[i] - x[j]) * np.sign(y[i] - y[j])
+    # the sign of a comparison, not of a difference: inf - inf is NaN, but two equal infinities are a tie
+    s = (np.greater(x[i], x[j]).astype(np.int8) - np.less(x[i], x[j])) * \
+        (np.greater(y[i], y[j]).astype(np.int8) - np.less(y[i], y[j]))
     n0 = n * (n - 1) // 2
     denom = math.sqrt(float(n0 - _tie_pairs(x)) * float(n0 - _tie_pairs(y)))
     if denom == 0:

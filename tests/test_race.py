@@ -86,6 +86,29 @@ def test_time_budget_and_bad_input():
         race.race(["random"], est, [0], budget=3, truth=truth, best=best, workers=2)
     with pytest.raises(RaceError, match="workers"):
         race.race(["random"], est, [0], budget=3, truth=truth, best=best, workers=0)
+    with pytest.raises(RaceError, match="give truth .* together with best"):
+        race.race(["random"], est, [0], budget=3, best=best)
+
+
+def test_a_time_budgeted_race_is_judged_at_its_budget():
+    """The last evaluation of each run ends past the budget (the driver checks before it asks), by a
+    different amount per strategy: finals, summary and compare read the runs at the budget."""
+    est, truth, best = _synthetic_truth()
+    res = race.race(["random"], est, [0, 1, 2], budget=1000, time_budget=300.0, truth=truth, best=best)
+    at_budget = race.finals(res, at=300.0)["random"]
+    assert race.finals(res)["random"] == at_budget
+    assert [t.used for t in res["random"]] == [t.queries[-2] for t in res["random"]]
+    assert race.summary(res)[0]["mean"] == pytest.approx(float(np.mean(at_budget)))
+
+
+def test_compare_takes_the_direction_from_the_rank_test_not_the_means():
+    """Skewed regrets: A ends on the optimum in 9 of 10 runs and far off once (mean 1.0), B always 0.5
+    away (mean 0.5). The rank test says A tends lower; so must the statement."""
+    def traces(name, values):
+        return [Trace(name, i, [1], [1.0], [v]) for i, v in enumerate(values)]
+    (pair,) = race.compare({"A": traces("A", [0.0] * 9 + [10.0]), "B": traces("B", [0.5] * 10)})
+    assert pair["significant"] and pair["better"] == "A" and pair["a_lower"] == pytest.approx(0.9)
+    assert pair["statement"].startswith("A has lower regret than B")
 
 
 def test_on_the_shipped_table_workers_give_the_same_race():

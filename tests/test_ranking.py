@@ -92,3 +92,10 @@ def test_compare_rankings():
     for perm in itertools.permutations(range(4)):      # tau of a permutation against the identity
         inv = sum(1 for i, j in itertools.combinations(range(4), 2) if perm[i] > perm[j])
         assert kendall_tau(range(4), perm) == pytest.approx(1 - 4 * inv / 12)
+
+
+def test_kendall_tau_counts_equal_infinities_as_a_tie():
+    from scipy.stats import kendalltau
+    inf = float("inf")
+    for a, b in (([inf, inf, 1, 2], [1, 2, 3, 4]), ([-inf, 3, -inf, inf], [4, 3, 2, 1])):
+        assert kendall_tau(a, b) == pytest.approx(kendalltau(a, b).statistic)

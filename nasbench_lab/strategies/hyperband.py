@@ -14,8 +14,10 @@ trusts them not at all (a few candidates, all trained fully: random search). Eac
 the same, so if early accuracy misleads, Hyperband wastes at most the aggressive brackets' share of the
 budget instead of all of it. The iteration repeats while budget is left.
 
-On the lab's table (2 epochs per cell) s_max = 1 with eta = 2: brackets of 4 cells at 1 epoch (best 2
-trained on) and of 2 cells at 2 epochs. Rungs, trials and ``rung`` events as in successive_halving.py;
+On the lab's table (2 epochs per cell) s_max = 1 with eta = 2, and Li et al.'s bracket sizes
+n = ceil((s_max + 1) / (s + 1) * eta^s) give: bracket s = 1, 2 cells at 1 epoch, the better one trained
+on to 2; bracket s = 0, 2 cells at 2 epochs. (With R = 81 and eta = 3 the same formula gives the
+paper's Table 1: 81/27/9/3/1, 34/11/3/1, 15/5/1, 8/2, 5; tests/test_multifidelity.py checks it.) Rungs, trials and ``rung`` events as in successive_halving.py;
 ``rung`` events here also say which bracket ``s`` they belong to.
 """
 from __future__ import annotations

@@ -97,7 +97,9 @@ class SuccessiveHalvingConfig:
     eta: int = option(2, lo=2)
     """Keep the best 1/eta at each rung; rungs are eta times longer each (see the module text)."""
     min_epochs: int = option(1, lo=1)
-    """Epochs of the first rung."""
+    """The fewest epochs a rung may have. Rungs count down from ``max_epochs`` by eta (Li et al.'s
+    r_k = R / eta^(K-k), rounded), so the first rung is the smallest of those at or above this: with
+    R = 3 and eta = 2 the rungs are 2 and 3 epochs, not 1 and 3."""
     max_epochs: int | None = None
     """Epochs of the last rung (None: the estimator's full training)."""
 
