@@ -124,3 +124,13 @@ def test_on_the_shipped_table_workers_give_the_same_race():
     for n in a:
         assert [(t.seed, t.regret, t.seconds) for t in a[n]] == [(t.seed, t.regret, t.seconds) for t in b[n]]
     assert all(min(t.regret) >= 0 for ts in a.values() for t in ts)
+
+
+def test_a_race_on_a_proxy_setting_is_judged_by_its_target_truth():
+    """Searching the 1-epoch proxy (laptop-lowfi) is the proxy pitfall; its regret is measured against
+    the target task (laptop), not against the proxy's own 1-epoch test accuracy."""
+    from nasbench_lab.bench import BenchTable
+    table = BenchTable()
+    assert table.protocol("laptop-lowfi").proxy_of == "laptop"
+    truth, best = race.table_truth(table, "laptop-lowfi")
+    assert (truth, best)[1] == race.table_truth(table, "laptop")[1] == pytest.approx(77.18, abs=0.01)
