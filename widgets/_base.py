@@ -179,6 +179,7 @@ class View:
         with self._lock:
             self._events = []
             self.dirty = True
+            self.errors = []            # an earlier run's bad event or redraw is no warning about the next
 
     # ------------------------------------------------------------------ figure out
     def spec(self) -> dict:

@@ -4,13 +4,14 @@ and watch the search happen.
 The search runs in a background thread (``nasbench_lab.search`` with ``on_event`` and a ``StopFlag``),
 so the kernel stays responsive: other cells run while it searches. Events land in the panels; one
 throttle redraws whatever changed a few times per second. Stop sets the flag: multi-trial strategies
-check it between evaluations and the training loop between steps, one-shot strategies between steps.
+check it between evaluations and the training loop between steps, one-shot strategies between steps;
+the status line says "stopping" until the search has ended.
 Errors (bad options, a missing dataset, a crash in the strategy) are shown in the widget.
 
-The dashboard's tabs follow the strategy: History and Best DAG always; Population for evolution-style
-strategies, Controller for RL ones, Alphas for differentiable ones; and any tab whose events arrive
-(so a new strategy that emits a known kind gets its panel without UI changes); Ranking once one-shot
-scores arrive.
+The dashboard's tabs follow the strategy (while a run is on, the running one): History and Best DAG
+always; Population for evolution-style strategies, Controller for RL ones, Alphas for differentiable
+ones; and any tab whose events arrive (so a new strategy that emits a known kind gets its panel without
+UI changes); Ranking once one-shot scores arrive.
 
 The controls' forms, presets, warnings and the parameters Run starts with are in ``lab_controls.py``
 (``LabControls``, a mixin of ``Lab``), the status line and its heartbeat in ``lab_status.py``
@@ -29,14 +30,14 @@ from nasbench_lab.viz.records import as_record
 
 from ._base import Throttle, widgets_available
 from .lab_controls import LabControls
-from .lab_status import LabStatus
+from .lab_status import ACTIVE, LabStatus
 from .presets import default_estimator
 from .views import PANELS
 
 # Which panel a kind of event feeds (a tab appears when its first event arrives).
 KIND_TAB = {"population": "Population", "controller": "Controller", "alphas": "Alphas", "ranking": "Ranking"}
 # Tabs shown as soon as a strategy is picked (they then wait for their first event).
-STRATEGY_TABS = {"evolution": ("Population",), "spos": ("Population", "Alphas"), "reinforce": ("Controller",),
+STRATEGY_TABS = {"evolution": ("Population",), "spos": ("Population",), "reinforce": ("Controller",),
                  "enas": ("Controller",), "darts": ("Alphas",), "proxyless": ("Alphas",)}
 ALWAYS = ("History", "Best DAG")
 LAST = ("Pareto",)
@@ -49,6 +50,14 @@ def _label(name: str, what: str) -> str:
     if name == "synthetic":
         return "synthetic (invented scores)" if what == "estimator" else "synthetic (invented images)"
     return name
+
+
+def _pause(seconds: float, stop: StopFlag) -> None:
+    """Sleep ``seconds``, or less when ``stop`` is set meanwhile. Why in 50 ms slices: ``StopFlag`` has no
+    ``wait``; one ``time.sleep`` of the whole pace held Stop back for up to the pace (seconds)."""
+    end = time.perf_counter() + seconds
+    while not stop.is_set() and time.perf_counter() < end:
+        time.sleep(min(0.05, max(0.0, end - time.perf_counter())))
 
 
 def _default(options, *preferred):
@@ -156,15 +165,7 @@ class Lab(LabControls, LabStatus):
         self._throttle = Throttle(self._redraw, min(refresh_hz, max_hz or refresh_hz))
         self._stop_flag: StopFlag | None = None
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._seen_kinds: set = set()
-        self._counts = {"evaluation": 0, "epoch": 0}
-        self._best = None
-        self._epoch = None                  # the last epoch event: (epoch, of), for the heartbeat
-        self._estimate = None               # run_started's estimated_seconds (large multi-trial budgets)
-        self._step = None                   # the candidate's training step: (epoch, step, of), for the heartbeat
-        self._progress = None               # a one-shot search's last progress event since its last epoch
-        self._t0 = self._cand_t0 = 0.0
+        self._init_status()                 # the counts the status line shows, and their locks (lab_status.py)
         self.result = None
         self.errors: list[str] = []
         if preset is not None:
@@ -178,7 +179,9 @@ class Lab(LabControls, LabStatus):
         return cls(auto_refresh=False)
 
     def _tabs_for_strategy(self) -> list[str]:
-        extra = STRATEGY_TABS.get(self.strategy.value, ())
+        # while a run is on, its own strategy's tabs: the dropdown may already name the next run's
+        running = self._run_params["strategy"] if self.state in ACTIVE and self._run_params else None
+        extra = STRATEGY_TABS.get(running or self.strategy.value, ())
         return [*ALWAYS, *extra, *[t for t in LAST if t not in extra]]
 
     def _set_tabs(self, names: list[str]) -> None:
@@ -186,10 +189,14 @@ class Lab(LabControls, LabStatus):
         names = sorted(dict.fromkeys(names), key=order.index)
         if names == self._shown:
             return
+        i = self.tabs.selected_index
+        keep = self._shown[i] if i is not None and 0 <= i < len(self._shown) else None
         self._shown = names
         self.tabs.children = [self.panels[n].widget for n in names]
         for i, n in enumerate(names):
             self.tabs.set_title(i, n)
+        if keep in names:           # why: a tab inserted before the one the student reads moves it by one
+            self.tabs.selected_index = names.index(keep)
 
     def _on_tab(self, change) -> None:
         i = change["new"]
@@ -207,36 +214,43 @@ class Lab(LabControls, LabStatus):
             return
         self.error.value = ""
         self.errors = []
+        self._throttle.errors.clear()        # an earlier run's failed redraw is no warning about this one
         try:
-            params = self._params()
+            params, problem = self._params(), None
         except ValueError as exc:
-            self._show_error(str(exc))
-            return
+            params, problem = None, str(exc)
         for p in self.panels.values():
             p.reset()
-            if hasattr(p, "space"):
+            if params is not None and hasattr(p, "space"):
                 p.space = params["space"]
-        self._seen_kinds, self._counts, self._best, self.result = set(), {"evaluation": 0, "epoch": 0}, None, None
-        self._epoch, self._estimate, self._step, self._progress = None, None, None, None
-        self._set_tabs(self._tabs_for_strategy())
-        self.progress.max, self.progress.value, self.progress.bar_style = params["budget"], 0, ""
+        self.result = None
+        self._reset_status(params)
+        if problem is not None:
+            # why the reset above even so: the last run's "finished", green bar and panels would otherwise
+            # stand next to this error as if they were what the failed run did
+            self.state = "failed"
+            self._throttle.flush()
+            self._show_error(problem)
+            return
         self._stop_flag = StopFlag()
         self.state = "running"
-        self._t0 = time.perf_counter()
+        self._set_tabs(self._tabs_for_strategy())
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.status.value = f"<b>running</b> {params['strategy']} on {params['space']} ..."
         self._thread = threading.Thread(target=self._work, args=(params, self._stop_flag), daemon=True,
                                         name="nasbench-lab-search")
         self._thread.start()
-        self._cand_t0 = self._t0
         threading.Thread(target=self._heartbeat, args=(self._thread,), daemon=True,
                          name="nasbench-lab-heartbeat").start()
 
     def stop(self) -> None:
         """What the Stop button does: ask the search to stop (it ends at its next check)."""
-        if self._stop_flag is not None and self.running:
+        with self._state_lock:              # the run may end meanwhile: then it says so, not "stopping"
+            if self._stop_flag is None or self.state != "running":
+                return
             self._stop_flag.set()
-            self.status.value = "<b>stopping ...</b>"
+            self.state = "stopping"         # the status line keeps saying so until the search has ended
+            self._show_status()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the search thread ends (scripts, tests); True if it ended."""
@@ -246,11 +260,13 @@ class Lab(LabControls, LabStatus):
 
     def _work(self, params: dict, stop: StopFlag) -> None:
         try:
-            self.result = search(**{**params, "estimator": self._estimator(params)}, on_event=self._on_event,
-                                 stop=stop)
-            self.state = "stopped" if self.result.stopped else "finished"
+            self.result = search(**{**params, "estimator": self._estimator(params, stop)},
+                                 on_event=self._on_event, stop=stop)
+            with self._state_lock:
+                self.state = "stopped" if self.result.stopped else "finished"
         except BaseException as exc:  # noqa: BLE001 - everything goes to the widget, nothing to a log
-            self.state = "failed"
+            with self._state_lock:
+                self.state = "failed"
             self._show_error(f"{type(exc).__name__}: {exc}".splitlines()[0])
         finally:
             self._throttle.flush()
@@ -258,7 +274,7 @@ class Lab(LabControls, LabStatus):
             if self._throttle.errors:              # a redraw that failed cannot report itself: do it here
                 self._show_error("; ".join(self._throttle.errors[-3:]), kind="warning")
 
-    def _estimator(self, params: dict):
+    def _estimator(self, params: dict, run_stop: StopFlag):
         """The estimator, built here so that its training loop's per-epoch events reach the heartbeat.
 
         Why not through the run's event bus: the driver does not forward a candidate's epochs there (the
@@ -273,9 +289,7 @@ class Lab(LabControls, LabStatus):
             # fidelity: the epochs/continues of a multi-fidelity strategy's trial, passed through
             t = time.perf_counter()
             ev = inner(space, arch, seed=seed, emit=emit or self._on_train_event, stop=stop, **fidelity)
-            left = pace - (time.perf_counter() - t)
-            if left > 0 and not (stop is not None and stop.is_set()):
-                time.sleep(left)                     # paced for watching; Stop is still honoured at once after
+            _pause(pace - (time.perf_counter() - t), stop or run_stop)       # paced for watching
             return ev
         est.evaluate = evaluate
         return est
@@ -292,19 +306,7 @@ class Lab(LabControls, LabStatus):
         """Subscriber on the search's event bus (runs in the search thread): record, then throttle."""
         try:
             kind, p = as_record(ev)
-            with self._lock:
-                self._seen_kinds.add(kind)
-                if kind in self._counts:
-                    self._counts[kind] += 1
-                if kind == "run_started":
-                    self._estimate = p.get("estimated_seconds")
-                elif kind == "evaluation":
-                    self._best = (p.get("best_arch"), p.get("best_val_acc"))
-                    self._epoch, self._step, self._cand_t0 = None, None, time.perf_counter()
-                elif kind == "epoch":
-                    self._epoch, self._progress = (p.get("epoch"), p.get("of")), None
-                elif kind == "progress":
-                    self._progress = p
+            self._note_event(kind, p)                 # what the status line shows (lab_status.py)
             for panel in self.panels.values():
                 panel.on_event(ev, redraw=False)
         except Exception as exc:  # noqa: BLE001 - shown in the widget
@@ -313,7 +315,7 @@ class Lab(LabControls, LabStatus):
 
     def _redraw(self) -> None:
         with self._lock:
-            kinds, counts, best = set(self._seen_kinds), dict(self._counts), self._best
+            kinds = set(self._seen_kinds)
         wanted = list(self._shown) + [KIND_TAB[k] for k in kinds if k in KIND_TAB]
         if "Ranking" not in wanted and self.panels["Ranking"].has_data():
             wanted.append("Ranking")
@@ -323,9 +325,9 @@ class Lab(LabControls, LabStatus):
         selected = self.tabs.selected_index
         for i, name in enumerate(self._shown):
             panel = self.panels[name]
-            if panel.dirty and (i == selected or self.state != "running"):
+            if panel.dirty and (i == selected or self.state not in ACTIVE):
                 panel.refresh()
-        self._show_status(counts, best)
+        self._show_status()
         problems = self.errors + [e for p in self.panels.values() for e in p.errors]
         if problems and self.state != "failed":
             self._show_error("; ".join(problems[-3:]), kind="warning")

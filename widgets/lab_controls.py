@@ -15,6 +15,7 @@ from nasbench_lab.objectives import parse_objective
 from nasbench_lab.strategies import StrategyError
 
 from .forms import OptionsForm, estimator_form_spec, strategy_config
+from .lab_status import ACTIVE
 from .presets import INVENTED, advice, presets
 
 
@@ -119,7 +120,7 @@ class LabControls:
 
     def _advanced(self, text, what) -> dict:
         try:
-            value = json.loads(text.value or "{}")
+            value = json.loads(text.value.strip() or "{}")       # an emptied box (even " ") means: none
         except json.JSONDecodeError as exc:
             raise ValueError(f"advanced {what} options must be a JSON object: {exc}") from None
         if not isinstance(value, dict):
@@ -163,7 +164,7 @@ class LabControls:
                 self._applying = False
         notes = self.warnings()
         self.advice.value = "".join(f"<div style='color:#8a6d00'>&#9888; {html.escape(n)}</div>" for n in notes)
-        if self.state != "running":
+        if self.state not in ACTIVE:                # while a run is on, Run stays off (its end re-checks)
             self.run_button.disabled = bool(self.problems())
             self.run_button.tooltip = "; ".join(self.problems()) or "start the search"
 
