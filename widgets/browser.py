@@ -11,6 +11,7 @@ import html
 
 from nasbench_lab.events import Event
 from nasbench_lab.store import open_store
+from nasbench_lab.strategies.base import rank_key
 
 from ._base import widgets_available
 from .views import PANELS, AnytimeView
@@ -31,16 +32,22 @@ def stored_events(store, run_id: str) -> list[Event]:
     events = list(st.events(run_id))
     rows = st.evaluation_rows(run_id) if hasattr(st, "evaluation_rows") else \
         [e.to_dict() for e in st.evaluations(run_id)]
-    best = None
+    best, best_key = None, None
     evals = []
     for i, r in enumerate(rows):
         obj = r.get("objective", r.get("val_acc"))
-        if best is None or (obj is not None and obj > best[0]):
-            best = (obj, r["arch"], r.get("val_acc"))
+        metrics = r.get("metrics") or {}
+        # ranked as the run ranked them (rank_key, the Tracker's rule): a failed evaluation's None or NaN
+        # objective last, a partial one below every full one, a tie keeps the earlier. Why not ``>``: None
+        # cannot be compared, and a NaN first row would stay the best forever.
+        key = rank_key(obj, metrics)
+        if best is None or key > best_key:
+            best, best_key = r, key
         evals.append(Event("evaluation", {"index": r.get("idx", i), "arch": r["arch"], "val_acc": r.get("val_acc"),
                                           "test_acc": r.get("test_acc"), "cost": r.get("cost"),
-                                          "metrics": r.get("metrics") or {}, "objective": obj,
-                                          "best_arch": best[1], "best_val_acc": best[2]}, run_id))
+                                          "metrics": metrics, "objective": obj, "best_arch": best["arch"],
+                                          "best_val_acc": best.get("val_acc"),
+                                          "best_test_acc": best.get("test_acc")}, run_id))
     head = [e for e in events if e.kind == "run_started"]
     tail = [e for e in events if e.kind in ("run_finished", "run_failed")]
     middle = [e for e in events if e.kind not in ("run_started", "run_finished", "run_failed")]

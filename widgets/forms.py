@@ -55,6 +55,13 @@ def _text(value) -> str:
     return str(value)
 
 
+def _free_text(s: FieldSpec) -> bool:
+    """Whether a field's control is free Text (optional numbers, str, tuple, dict): anything typed fits
+    it and ``_parse`` checks it; the other controls (Checkbox, Dropdown, IntText, FloatText) hold one type.
+    The same rule as ``OptionsForm._control``'s last case."""
+    return s.kind != "bool" and not s.choices and not (s.kind in ("int", "float") and not s.optional)
+
+
 def _same(a, b) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return list(a) == list(b)
@@ -78,6 +85,7 @@ class OptionsForm:
         self.base = dict(base or {})          # options not in the form that still apply (checked with them)
         self.on_change = on_change
         self.errors: dict[str, str] = {}
+        self.refused: dict[str, str] = {}     # values given in code that the field's control cannot hold
         self.controls, self.messages = {}, {}
         style = {"description_width": "130px"}
         rows = []
@@ -86,7 +94,7 @@ class OptionsForm:
             ctl.tooltip = s.doc or s.name
             msg = w.HTML(value="", layout=w.Layout(width="auto", max_width="300px"))
             self.controls[s.name], self.messages[s.name] = ctl, msg
-            ctl.observe(lambda _c: self.validate(), names="value")
+            ctl.observe(lambda _c, name=s.name: self._edited(name), names="value")
             rows.append(w.HBox([ctl, msg], layout=w.Layout(align_items="center")))
         self.general = w.HTML(value="")
         head = [w.HTML(value=f"<b>{html.escape(title)}</b>")] if title else []
@@ -157,27 +165,43 @@ class OptionsForm:
         return out
 
     def set_values(self, options: dict | None) -> dict:
-        """Fill the controls from ``options``; returns the entries that are not fields of this form."""
+        """Fill the controls from ``options``; returns the entries that are not fields of this form.
+
+        A value of the wrong type for its field (``population=10.7``, ``aging="no"``) is refused: the
+        control keeps its value and the field shows the message ``search()`` would give, so Run stays
+        disabled until it is edited. Why check first: an IntText truncates 10.7 to 10, a Checkbox takes
+        "no" as True, and the run would then silently differ from what was asked."""
         rest = {}
         for k, v in (options or {}).items():
             s = self.specs.get(k)
             if s is None:
                 rest[k] = v
                 continue
+            self.refused.pop(k, None)
             ctl = self.controls[k]
+            if _free_text(s):
+                ctl.value = _text(v)                 # free text: _parse reads it back and says what is wrong
+                continue
+            try:
+                # the type only (and a Literal's values): a number out of range fits its control, and
+                # validate() then names the range next to the field as for a typed value
+                v = check_value(dataclasses.replace(s, lo=None, hi=None, gt=None, lt=None), v, self.owner)
+            except ValueError as exc:
+                self.refused[k] = str(exc)
+                continue
             if s.kind == "bool" and s.optional:
-                ctl.value = {None: "none", True: "true", False: "false"}.get(v, "none")
-            elif isinstance(ctl.value, str):
-                ctl.value = _text(v)
-            elif s.kind == "bool":
-                ctl.value = bool(v)
+                ctl.value = {None: "none", True: "true", False: "false"}[v]
+            elif s.choices:
+                ctl.value = _text(v)                 # a Literal's Dropdown ("" is its "(none)")
             else:
-                try:
-                    ctl.value = v
-                except Exception:  # noqa: BLE001 - a value the control cannot hold: keep it aside
-                    rest[k] = v
+                ctl.value = v                        # Checkbox, IntText, FloatText: the checked value
         self.validate()
         return rest
+
+    def _edited(self, name: str) -> None:
+        """A control changed: a refused value no longer stands there, re-check every field."""
+        self.refused.pop(name, None)
+        self.validate()
 
     def reset(self) -> None:
         self.set_values({s.name: (None if s.default is dataclasses.MISSING else s.default)
@@ -186,8 +210,10 @@ class OptionsForm:
     # ------------------------------------------------------------------ checking
     def validate(self) -> bool:
         """Re-check every field; show each message next to its field; True when all are good."""
-        errors, general = {}, ""
+        errors, general = dict(self.refused), ""
         for s in self.specs.values():
+            if s.name in errors:
+                continue
             try:
                 self._parse(s)
             except ValueError as exc:

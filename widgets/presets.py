@@ -53,22 +53,30 @@ def default_estimator(estimators) -> str:
 
 
 def presets(strategy: str, table: bool | None = None, cifar10: bool | None = None) -> dict[str, dict]:
-    """Named settings for ``strategy``: {label: {space?, estimator, dataset, budget, strategy_options,
+    """Named settings for ``strategy``: {label: {space, estimator, dataset, budget, strategy_options,
     estimator_options, pace?}}. With a table, multi-trial presets use it (instant, real accuracies, paced
     at ``PACE`` s an evaluation so the run can be watched); without, they train at a small fidelity.
+    ``table`` / ``cifar10``: whether the laptop table / the CIFAR-10 table is there (None: look).
 
     Which truth: the CIFAR-10 table (200 epochs; two trainings of a cell agree with tau 0.90) where it
     is installed, because there a strategy's progress is real and not noise; the laptop table (tau
     0.28) for the multi-fidelity strategies, which need its learning curves. The label says which."""
-    table = table_available() if table is None else table
+    laptop_table = table_available() if table is None else table
     cifar10 = cifar10_available() if cifar10 is None else cifar10
-    laptop = {"estimator": "table", "dataset": "fashion-mnist", "estimator_options": {}, "pace": PACE}
-    fast = ({"estimator": "table", "dataset": "cifar10", "estimator_options": {}, "pace": PACE} if cifar10 else
-            laptop if table else
-            {"estimator": "train", "dataset": "fashion-mnist", "estimator_options": {"fidelity": SMALL_FIDELITY}})
-    where = "CIFAR-10 table" if cifar10 else "laptop table" if table else "train, 1 epoch"
-    table = table or cifar10
-    syn = {"estimator": "synthetic", "dataset": "synthetic", "estimator_options": {}}
+    # Every multi-trial preset names its space. Why: the tables hold NB201 cells only, and a preset that
+    # left the space alone inherited the last one chosen (the proxyless preset's "mobile"), so the
+    # classroom preset picked next failed with "the table estimator covers the nb201 space only". The
+    # training and synthetic presets were measured on NB201 too, so they name it as well: a preset gives
+    # the same run whatever was picked before it.
+    nb201 = {"space": "nb201"}
+    laptop = {**nb201, "estimator": "table", "dataset": "fashion-mnist", "estimator_options": {}, "pace": PACE}
+    fast = ({**nb201, "estimator": "table", "dataset": "cifar10", "estimator_options": {}, "pace": PACE} if cifar10
+            else laptop if laptop_table else
+            {**nb201, "estimator": "train", "dataset": "fashion-mnist",
+             "estimator_options": {"fidelity": SMALL_FIDELITY}})
+    where = "CIFAR-10 table" if cifar10 else "laptop table" if laptop_table else "train, 1 epoch"
+    table = laptop_table or cifar10                   # an instant table of either kind: the larger budgets
+    syn = {**nb201, "estimator": "synthetic", "dataset": "synthetic", "estimator_options": {}}
     one_shot = {"estimator": "train", "dataset": "fashion-mnist", "estimator_options": {"fidelity": SMALL_FIDELITY}}
     out: dict[str, dict] = {}
     if strategy == "evolution":
@@ -96,8 +104,9 @@ def presets(strategy: str, table: bool | None = None, cifar10: bool | None = Non
                                                         "strategy_options": {"initial": 8, "batch": 4}}
     elif strategy in ("successive_halving", "hyperband"):
         # Why 2 epochs without the table: one epoch leaves a single rung, and the strategy is random search.
-        has_curves = table_available()
-        mf = laptop if has_curves else {"estimator": "train", "dataset": "fashion-mnist",
+        # Why the laptop table even where CIFAR-10 is installed: only it has learning curves (rungs).
+        has_curves = laptop_table
+        mf = laptop if has_curves else {**nb201, "estimator": "train", "dataset": "fashion-mnist",
                                         "estimator_options": {"fidelity": {**SMALL_FIDELITY, "epochs": 2}}}
         opts = {"n": 16, "eta": 2} if strategy == "successive_halving" else {"eta": 2}
         label = ("16 cells 1 epoch, the best half on" if strategy == "successive_halving"

@@ -5,7 +5,9 @@ confidence band over seeds, as in the NAS-Bench-201 and NATS-Bench papers' compa
 from __future__ import annotations
 
 from ._spec import BEST, axis_name, axis_ref, base_layout, grid, rgba, series_colour, spec, to_figure
-from .records import anytime_curve, band, best_so_far, epoch_rows, evaluation_rows, progress_rows
+from ..objectives import parse_objective
+from .records import (_num, anytime_curve, band, epoch_rows, evaluation_rows, incumbents, progress_rows,
+                      records)
 
 
 def _zoom_past_outliers(layout: dict, values: list) -> None:
@@ -57,28 +59,88 @@ def _running(progress: list, epochs: list) -> tuple[list, list, list]:
     return xs[:-1], ys[:-1], text[:-1]
 
 
+def _objective_of(events) -> str | None:
+    """The run's objective as text ('latency_ms<=3', 'analog_1d'), from its ``run_started`` config;
+    None for plain validation accuracy (or when the stream does not say)."""
+    spec_ = None
+    for p in records(events, "run_started"):
+        spec_ = (p.get("config") or {}).get("objective") or spec_
+    return None if spec_ in (None, "", "accuracy") else str(spec_)
+
+
+def _breaks_limit(objective: str | None, rows: list) -> tuple[list[bool], str]:
+    """Which rows break a hard limit of ``objective`` (``latency_ms<=3``), and the limits in words."""
+    try:
+        limits = getattr(parse_objective(objective), "limits", ()) if objective else ()
+    except (ValueError, TypeError):
+        limits = ()
+    if not limits:
+        return [False] * len(rows), ""
+
+    def breaks(r):
+        m = r.get("metrics") or {}
+        return any(isinstance(m.get(c.metric), (int, float)) and m[c.metric] > c.limit for c in limits)
+    return [breaks(r) for r in rows], ", ".join(f"{c.metric} <= {c.limit:g}" for c in limits)
+
+
 def history_spec(events, title: str | None = None, y: str = "val_acc") -> dict:
     """Evaluations (points) and the best so far (step line); a second panel with the ``epoch`` events
     (supernet training of one-shot strategies) when there are any, and the running training accuracy
     within each epoch (``progress`` events, at fractional epochs: 0.25, 0.5, ...), so a one-shot run
-    shows its first point after a step, not after its first epoch."""
+    shows its first point after a step, not after its first epoch.
+
+    The best-so-far line is the ``y`` of the run's best so far as the run ranks (``records.incumbents``:
+    by the objective), so it names the same cell as the title, the status line and the result. With an
+    objective other than accuracy the line may step *down* (a cell that the objective prefers but that
+    scores less ``y``), the legend and the title say "by <objective>", and points that break a hard
+    limit are crossed out."""
     evals = evaluation_rows(events)
     epochs = epoch_rows(events)
     progress = progress_rows(events)
     rows = 2 if epochs or progress else 1
     titles = ["evaluations", "training epochs"] if rows == 2 else None
-    best = evals[-1].get("best_val_acc") if evals else None
-    head = title or (f"history — {len(evals)} evaluations" + (f", best {best:.2f}" if best is not None else ""))
+    objective = _objective_of(events)
+    if objective is None and any("objective" in r and _num(r["objective"]) != _num(r.get(y)) for r in evals):
+        objective = "the run's objective"          # a stream without its run_started event: still say so
+    inc = incumbents(evals, y)
+    line = [evals[i].get(y) for i in inc]
+    best = _num(line[-1]) if line else None
+    by = f" by {objective}" if objective else ""
+    head = title or (f"history — {len(evals)} evaluations" + (
+        f", best {best:.2f}" + (f" ({y} of the best{by})" if by else "") if best is not None else ""))
     layout = base_layout(head, height=340 if rows == 1 else 560)
     layout.update(grid(rows, 1, titles, vspace=0.22, top=0.95 if rows == 2 else 1.0))
     xs = [r["index"] + 1 for r in evals]
     def score(v):                                  # 55.43, not 55.430228 (None stays readable)
         return f"{v:.2f}" if isinstance(v, (int, float)) else str(v)
-    hover = [f"#{r['index'] + 1} {r.get('arch')}<br>{y} {score(r.get(y))}" for r in evals]
+    hover = [f"#{r['index'] + 1} {r.get('arch')}<br>{y} {score(r.get(y))}"
+             + (f"<br>objective {score(r.get('objective'))}" if by and "objective" in r else "") for r in evals]
+    broken, limits = _breaks_limit(objective if by else None, evals)
+    # Until a cell within the limits turns up, the run's best is the one least over them (objectives.py):
+    # that stretch is drawn apart, dotted, so the solid line only ever rests on cells the run may keep.
+    # (Once one is within the limits no cell over them can win again, so the stretch is a prefix.)
+    over = [broken[i] for i in inc]
+    best_text = [f"best so far{by}: #{evals[i]['index'] + 1} {evals[i].get('arch')}<br>{y} {score(v)}"
+                 for i, v in zip(inc, line)]
     data = [{"type": "scatter", "mode": "markers", "x": xs, "y": [r.get(y) for r in evals], "name": y,
              "text": hover, "hoverinfo": "text", "marker": {"size": 7, "color": "#1f77b4", "opacity": 0.75}},
-            {"type": "scatter", "mode": "lines", "x": xs, "y": best_so_far(r.get(y) for r in evals),
-             "name": "best so far", "line": {"color": BEST, "width": 2.5, "shape": "hv"}}]
+            {"type": "scatter", "mode": "lines", "x": xs, "y": [None if o else v for v, o in zip(line, over)],
+             "name": f"best so far{by}" + (f" (its {y})" if by else ""), "text": best_text,
+             "hoverinfo": "text", "line": {"color": BEST, "width": 2.5, "shape": "hv"}}]
+    if any(over):
+        # the dotted stretch runs on to the first point of the solid line, so the two join
+        data.append({"type": "scatter", "mode": "lines", "x": xs, "text": best_text, "hoverinfo": "text",
+                     "y": [v if o or (k and over[k - 1]) else None for k, (v, o) in enumerate(zip(line, over))],
+                     "name": "best so far: least over the limit (none within it yet)",
+                     "line": {"color": BEST, "width": 1.5, "dash": "dot", "shape": "hv"}})
+    if any(broken):
+        # crossed out, on top of their own points: the cells the constrained run could not take, however
+        # accurate (why the line passes under them)
+        data.append({"type": "scatter", "mode": "markers", "x": [x for x, b in zip(xs, broken) if b],
+                     "y": [r.get(y) for r, b in zip(evals, broken) if b], "name": f"breaks {limits}",
+                     "hoverinfo": "skip",
+                     "marker": {"size": 10, "color": "#000000", "symbol": "x-thin",
+                                "line": {"width": 1.5, "color": "#000000"}}})
     if any(r.get("test_acc") is not None for r in evals):
         data.append({"type": "scatter", "mode": "markers", "x": xs, "y": [r.get("test_acc") for r in evals],
                      "name": "test_acc", "visible": "legendonly", "marker": {"size": 5, "color": "#2ca02c"}})

@@ -13,6 +13,7 @@ from typing import Iterable
 
 from .. import ranking
 from ..hardware import pareto_front as _hardware_front
+from ..strategies.base import rank_key
 
 
 def as_record(item) -> tuple[str | None, dict]:
@@ -81,6 +82,23 @@ def best_so_far(values: Iterable) -> list[float | None]:
         v = _num(v)
         if v is not None and (best is None or v > best):
             best = v
+        out.append(best)
+    return out
+
+
+def incumbents(rows: list[dict], y: str = "val_acc") -> list[int]:
+    """For each evaluation row, the position of the best row so far *as the run ranks them*: by the
+    row's ``objective`` (what the strategy maximised; ``y`` where a row has none), through
+    ``rank_key``, the function the run's own best-so-far uses (a tie keeps the earlier row, a missing
+    or NaN objective and a partial evaluation rank last). Why not the running maximum of ``y``: with an
+    objective such as ``latency_ms<=3`` or ``analog_1d`` the most accurate cell so far may be one the run
+    refused (too slow) or ranked lower, and a line through it would contradict the run's result."""
+    out, best, best_key = [], -1, None
+    for i, r in enumerate(rows):
+        obj = _num(r["objective"]) if "objective" in r else _num(r.get(y))
+        key = rank_key(obj, r.get("metrics"))
+        if best < 0 or key > best_key:
+            best, best_key = i, key
         out.append(best)
     return out
 
@@ -267,14 +285,21 @@ def pareto_front(costs: list, accs: list) -> list[int]:
 
 def rank_stats(pred: list, true: list, k: int = 5) -> dict:
     """Kendall tau-b, Spearman rho and top-k overlap of two scorings of the same architectures
-    (the numbers come from ``nasbench_lab.ranking``; this adds which points are in each top-k)."""
+    (the numbers come from ``nasbench_lab.ranking``; this adds which points are in each top-k). With
+    ``n <= k`` the overlap is None and ``top_k_note`` says why (it would be 100 % by construction)."""
     n = len(pred)
     if n != len(true):
         raise ValueError(f"pred and true must have the same length, got {n} and {len(true)}")
     tau = float(ranking.kendall_tau(pred, true)) if n >= 2 else None
     rho = float(ranking.spearman(pred, true)) if n >= 2 else None
-    k = max(1, min(k, n)) if n else 0
+    k = max(1, int(k))
+    if n <= k:
+        # Why not a number: with n <= k both top-k sets are every architecture, so the overlap is 100 %
+        # whatever the two rankings say (SPOS's classroom run scores 3 cells against k = 5).
+        return {"kendall_tau": tau, "spearman": rho, "k": k, "top_k_overlap": None,
+                "top_k_note": f"n/a (n = {n} <= k = {k}: every architecture is in both top-{k})",
+                "top_pred": [], "top_true": [], "n": n}
     top_pred = set(sorted(range(n), key=lambda i: -pred[i])[:k])
     top_true = set(sorted(range(n), key=lambda i: -true[i])[:k])
-    return {"kendall_tau": tau, "spearman": rho, "k": k, "top_k_overlap": len(top_pred & top_true) / k if k else None,
-            "top_pred": sorted(top_pred), "top_true": sorted(top_true), "n": n}
+    return {"kendall_tau": tau, "spearman": rho, "k": k, "top_k_overlap": len(top_pred & top_true) / k,
+            "top_k_note": None, "top_pred": sorted(top_pred), "top_true": sorted(top_true), "n": n}

@@ -8,16 +8,22 @@ plotly draws also exports to a PDF.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import math
 import re
+import textwrap
 
 import numpy as np
 
 
 _DASH = {"solid": "-", "dash": "--", "dot": ":", "dashdot": "-.", "longdash": "--", "longdashdot": "-."}
-_SYMBOL = {"circle": "o", "square": "s", "diamond": "D", "x": "x", "cross": "P", "star": "*",
-           "triangle-up": "^", "triangle-down": "v", "circle-open": "o"}
+# plotly marker symbols (without their -open / -dot variants) as matplotlib markers. plotly's "x" and
+# "cross" are filled shapes (matplotlib "X", "P"); its "-thin" ones are bare strokes (matplotlib "x", "+").
+_SYMBOL = {"circle": "o", "square": "s", "diamond": "D", "x": "X", "cross": "P", "star": "*",
+           "triangle-up": "^", "triangle-down": "v", "triangle-left": "<", "triangle-right": ">",
+           "pentagon": "p", "hexagon": "h", "x-thin": "x", "cross-thin": "+", "line-ns": "|", "line-ew": "_"}
+_STROKE = {"x-thin", "cross-thin", "line-ns", "line-ew"}
 _RGBA = re.compile(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*(?:,\s*([\d.]+)\s*)?\)")
 
 
@@ -51,13 +57,52 @@ def _nan(v):
     return math.nan if v is None else v
 
 
-def _cmap(scale):
+def _cmap(scale, reverse: bool = False):
+    """A colour scale (a plotly name or [[position, colour], ...]) as a matplotlib colormap; ``reverse``:
+    plotly's ``reversescale`` (the population colours its youngest members dark with it)."""
     from matplotlib.colors import LinearSegmentedColormap     # heavy (the lab extra): only when drawing
     if isinstance(scale, str) or not scale:
         import matplotlib                                     # loaded by the line above already
         name = {"viridis": "viridis", "blues": "Blues", "reds": "Reds", "rdbu": "RdBu"}.get(str(scale).lower(), "viridis")
-        return matplotlib.colormaps[name]
-    return LinearSegmentedColormap.from_list("plotly", [(float(p), mpl_colour(c)) for p, c in scale])
+        cmap = matplotlib.colormaps[name]
+    else:
+        cmap = LinearSegmentedColormap.from_list("plotly", [(float(p), mpl_colour(c)) for p, c in scale])
+    return cmap.reversed() if reverse else cmap
+
+
+def _scale_of(tr: dict) -> dict | None:
+    """The colour-scale settings of a trace that shows a colour bar (plotly ``showscale``): a heatmap's
+    own (shown unless switched off, as in plotly), or its markers' (shown only when asked); else None."""
+    if tr.get("type") == "heatmap":
+        return tr if tr.get("showscale", True) and tr.get("visible", True) is True else None
+    marker = tr.get("marker") or {}
+    col = marker.get("color")
+    numeric = isinstance(col, (list, tuple)) and col and all(isinstance(c, (int, float)) or c is None for c in col)
+    return marker if marker.get("showscale") and numeric and tr.get("visible", True) is True else None
+
+
+_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def _plain(text) -> str:
+    """plotly's text markup as plain text: ``<br>`` a new line, other tags dropped, entities decoded.
+    Why only tags that start with a letter: "n = 3 <= k = 5" is text, and a looser pattern ate it."""
+    return html.unescape(_TAG.sub("", _BR.sub("\n", str(text))))
+
+
+def _title_lines(title: str, w_px: float) -> list[tuple[str, float]]:
+    """(text, font size) per line of a figure title: plotly's ``<br>`` breaks kept, a ``<sup>``/``<sub>``
+    line smaller, and each wrapped to the figure's width. Why wrap: the Best DAG title carries the whole
+    architecture string (a DARTS genotype is some 300 characters) and a one-line title ran off the PNG."""
+    out = []
+    for k, part in enumerate(_BR.split(str(title))):
+        size = 8.0 if k and re.search(r"<su[bp]>", part, re.IGNORECASE) else 11.0
+        text = _plain(part).strip()
+        # about 0.58 em a character at 100 px per inch (72 pt): a safe average for DejaVu Sans
+        chars = max(20, int(0.97 * w_px / (0.58 * size * 100 / 72)))
+        out += [(line, size) for line in textwrap.wrap(text, chars, break_on_hyphens=False)]
+    return out
 
 
 def to_matplotlib(fig, width: float | None = None, height: float | None = None):
@@ -69,7 +114,16 @@ def to_matplotlib(fig, width: float | None = None, height: float | None = None):
     h_px = height or layout.get("height") or 450
     mfig = Figure(figsize=(w_px / 100, h_px / 100), dpi=100)
     margin = {"l": 60, "r": 30, "t": 60, "b": 60, **(layout.get("margin") or {})}
-    margin["b"] = max(margin["b"], 75)             # room for the axis title and the legend below it
+    ncol, legend_rows = _legend_grid(s, w_px)
+    # room for the axis title and the legend below it (a row more for each row of a wrapped legend)
+    margin["b"] = max(margin["b"], 59 + 16 * max(1, legend_rows))
+    if any(_scale_of(tr) is not None for tr in s.get("data", [])):
+        margin["r"] = max(margin["r"], 90)         # room for the colour bar, its ticks and its title
+    title = layout.get("title")
+    title = title.get("text") if isinstance(title, dict) else title
+    lines = _title_lines(title, w_px) if title else []
+    line_px = [size * 1.35 * 100 / 72 for _, size in lines]
+    margin["t"] = max(margin["t"], 10 + sum(line_px) + 12)       # a wrapped title pushes the plot down
     left, bottom = margin["l"] / w_px, margin["b"] / h_px
     pw, ph = 1 - (margin["l"] + margin["r"]) / w_px, 1 - (margin["t"] + margin["b"]) / h_px
 
@@ -90,29 +144,85 @@ def to_matplotlib(fig, width: float | None = None, height: float | None = None):
             axes[key] = ax
         return axes[key]
 
-    handles = []
+    handles, bars = [], 0
     for tr in s.get("data", []):
         ax = get_ax(tr.get("xaxis", "x"), tr.get("yaxis", "y"))
         h = _draw_trace(ax, tr, axes)
-        if h is not None and tr.get("showlegend", True) is not False and tr.get("name"):
+        if h is not None and tr.get("showlegend", True) is not False and tr.get("name") and tr.get("type") != "heatmap":
             handles.append(h)
+        sc = _scale_of(tr)
+        if sc is not None and h is not None:
+            _colour_bar(mfig, h, sc, area, bars, w_px)
+            bars += 1
     if not axes:
         get_ax("x", "y")
     for ann in layout.get("annotations", []) or []:
         _draw_annotation(mfig, ann, axes, get_ax, area)
-    title = layout.get("title")
-    title = title.get("text") if isinstance(title, dict) else title
-    if title:
-        mfig.suptitle(re.sub(r"<[^>]+>", " ", str(title)), x=0.01, ha="left", fontsize=11)
+    y = 1 - 10 / h_px
+    for (text, size), lh in zip(lines, line_px):
+        mfig.text(0.01, y, text, ha="left", va="top", fontsize=size)
+        y -= lh / h_px
     if handles and layout.get("showlegend", True) is not False:
         seen, uniq = set(), []
         for h in handles:
             if h.get_label() not in seen:
                 seen.add(h.get_label())
                 uniq.append(h)
-        mfig.legend(handles=uniq, loc="lower center", ncol=min(6, len(uniq)), fontsize=8, frameon=False,
+        mfig.legend(handles=uniq, loc="lower center", ncol=max(1, min(ncol, len(uniq))), fontsize=8, frameon=False,
                     bbox_to_anchor=(0.5, 0.0))
+    _fit_y_labels(mfig, list(axes.values()), left, pw)
     return mfig
+
+
+def _fit_y_labels(mfig, axes: list, left: float, pw: float) -> None:
+    """Move the plot area right until every y axis title is inside the figure. Why: plotly widens its
+    left margin to fit the tick labels (automargin); with the fixed margin, ticks such as "89.5" pushed
+    the title "val_acc" wholly off the PNG's left edge."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg     # heavy (the lab extra): drawing only
+    renderer = FigureCanvasAgg(mfig).get_renderer()
+    width = mfig.bbox.width
+    # the y axis's own extent: its tick labels and its title, laid out as drawing will (only the axes
+    # that have a title: a full draw of 28 small alpha panels would cost more than the fix)
+    need = max([(4 - ax.yaxis.get_tightbbox(renderer).x0) / width for ax in axes if ax.get_ylabel()] + [0.0])
+    if need <= 0 or need >= pw / 2:
+        return
+    shrink = (pw - need) / pw                     # the plot area, shifted and narrowed as one
+    for ax in axes:
+        x0, y0, w, h = ax.get_position().bounds
+        ax.set_position([left + need + (x0 - left) * shrink, y0, w * shrink, h])
+
+
+def _legend_grid(s: dict, w_px: float) -> tuple[int, int]:
+    """Columns and rows of the legend below the plot: as many columns (at most 6) as the longest entry
+    lets fit across the figure. Why: one row of long entries ("best so far by latency_ms<=3 ...") ran
+    past both edges of the PNG, where plotly wraps its legend."""
+    names = []
+    for tr in s.get("data", []):
+        if (tr.get("name") and tr.get("showlegend", True) is not False and tr.get("type") != "heatmap"
+                and tr.get("visible", True) not in (False, "legendonly") and tr["name"] not in names):
+            names.append(str(tr["name"]))
+    if not names or (s.get("layout") or {}).get("showlegend", True) is False:
+        return 1, 0
+    # an entry: its handle and padding (about 45 px) and its text at 8 pt (about 6.7 px a character)
+    widest = 45 + 6.7 * max(len(n) for n in names)
+    ncol = max(1, min(6, len(names), int(0.96 * w_px // widest)))
+    return ncol, -(-len(names) // ncol)
+
+
+def _colour_bar(mfig, mappable, sc: dict, area, k: int, w_px: float) -> None:
+    """plotly's colour bar (``showscale``): right of the plot area, ``len`` of its height, titled."""
+    bar = sc.get("colorbar") or {}
+    length = float(bar.get("len", 1.0))
+    x0, y0 = area(1.0, 0.5 - length / 2)
+    _, y1 = area(1.0, 0.5 + length / 2)
+    thick = float(bar.get("thickness", 15)) / w_px
+    cax = mfig.add_axes([x0 + (15 + 60 * k) / w_px, y0, thick, y1 - y0])
+    cb = mfig.colorbar(mappable, cax=cax)
+    cb.ax.tick_params(labelsize=8)
+    t = bar.get("title")
+    t = t.get("text") if isinstance(t, dict) else t
+    if t:
+        cax.set_title(_plain(t), fontsize=9, loc="left")
 
 
 def _style_axis(ax, xl: dict, yl: dict):
@@ -126,7 +236,7 @@ def _style_axis(ax, xl: dict, yl: dict):
         t = lay.get("title")
         t = t.get("text") if isinstance(t, dict) else t
         if t:
-            set_label(re.sub(r"<[^>]+>", " ", str(t)), fontsize=9)
+            set_label(_plain(t), fontsize=9)
         if lay.get("autorange") == "reversed":
             inv()
     if xl.get("visible") is False and yl.get("visible") is False:
@@ -141,13 +251,13 @@ def _draw_trace(ax, tr: dict, axes):
         return None
     if kind == "heatmap":
         z = np.array([[_nan(v) for v in row] for row in tr.get("z", [])], dtype=float)
-        im = ax.imshow(z, aspect="auto", cmap=_cmap(tr.get("colorscale")), origin="lower",
-                       vmin=tr.get("zmin"), vmax=tr.get("zmax"))
+        im = ax.imshow(z, aspect="auto", cmap=_cmap(tr.get("colorscale"), tr.get("reversescale", False)),
+                       origin="lower", vmin=tr.get("zmin"), vmax=tr.get("zmax"))
         if tr.get("x") is not None:
             ax.set_xticks(range(len(tr["x"])), [str(v) for v in tr["x"]], rotation=45, fontsize=7)
         if tr.get("y") is not None:
             ax.set_yticks(range(len(tr["y"])), [str(v) for v in tr["y"]], fontsize=7)
-        return None if im is None else None
+        return im                                  # for its colour bar (a heatmap has no legend entry)
     if kind not in ("scatter", "scattergl"):
         return None
     x = [_nan(v) for v in (tr.get("x") or [])]
@@ -158,7 +268,9 @@ def _draw_trace(ax, tr: dict, axes):
     line = tr.get("line") or {}
     marker = tr.get("marker") or {}
     name = tr.get("name")
-    opacity = tr.get("opacity", 1.0)
+    # None, not 1.0, when the trace sets none: matplotlib's alpha would override the alpha of an rgba()
+    # colour (the population's faint parent -> child links came out black)
+    opacity = tr.get("opacity")
     handle = None
     fill = tr.get("fill")
     if fill in ("toself", "tonexty", "tozeroy"):
@@ -181,8 +293,8 @@ def _draw_trace(ax, tr: dict, axes):
         col = marker.get("color", line.get("color"))      # plotly: markers take the line colour by default
         kw = {}
         if isinstance(col, (list, tuple)) and col and all(isinstance(c, (int, float)) or c is None for c in col):
-            kw = {"c": [_nan(c) for c in col], "cmap": _cmap(marker.get("colorscale")),
-                  "vmin": marker.get("cmin"), "vmax": marker.get("cmax")}
+            kw = {"c": [_nan(c) for c in col], "vmin": marker.get("cmin"), "vmax": marker.get("cmax"),
+                  "cmap": _cmap(marker.get("colorscale"), marker.get("reversescale", False))}
         elif isinstance(col, (list, tuple)):
             kw = {"c": [mpl_colour(c) for c in col]}
         else:
@@ -190,13 +302,23 @@ def _draw_trace(ax, tr: dict, axes):
         size = marker.get("size", 6)
         size = [(_nan(v) if v is not None else 6) ** 2 * 0.6 for v in size] if isinstance(size, (list, tuple)) \
             else size ** 2 * 0.6
-        symbol = marker.get("symbol", "circle")
-        edge = (marker.get("line") or {}).get("color")
-        if symbol == "circle-open":                        # an open marker: only its outline, in its colour
+        symbol = str(marker.get("symbol", "circle"))
+        base = re.sub(r"-open|-dot", "", symbol)
+        mline = marker.get("line") or {}
+        edge = mline.get("color")
+        extra = {}
+        if base in _STROKE:
+            # a bare stroke (x-thin: a point the limit refuses): drawn in the line colour and width, with
+            # no face; a filled fallback would be a big disc hiding the points under it
+            kw = {"color": mpl_colour(edge)} if edge else kw
+            extra, edge = {"linewidths": float(mline.get("width", 1)) * 0.75}, None
+        elif "-open" in symbol:                            # an open marker: only its outline, in its colour
             edge, kw = kw.get("color", kw.get("c")), {"facecolors": "none"}
-        handle = ax.scatter(x, y, s=size, marker=_SYMBOL.get(symbol, "o"), alpha=marker.get("opacity", opacity),
-                            label=name, zorder=3, **kw,
-                            **({"edgecolors": mpl_colour(edge)} if edge and symbol != "x" else {}))
+        elif edge and mline.get("width", 1):
+            extra = {"linewidths": float(mline.get("width", 1)) * 0.75}
+        handle = ax.scatter(x, y, s=size, marker=_SYMBOL.get(base, "o"), alpha=marker.get("opacity", opacity),
+                            label=name, zorder=3, **kw, **extra,
+                            **({"edgecolors": mpl_colour(edge)} if edge and mline.get("width", 1) else {}))
     if "text" in mode and x:
         texts = tr.get("text") or []
         tcol = (tr.get("textfont") or {}).get("color")
@@ -213,7 +335,7 @@ def _draw_trace(ax, tr: dict, axes):
 
 
 def _draw_annotation(mfig, ann: dict, axes, get_ax, area):
-    text = re.sub(r"<[^>]+>", " ", str(ann.get("text", "") or ""))
+    text = _plain(ann.get("text", "") or "")
     xref, yref = ann.get("xref", "paper"), ann.get("yref", "paper")
     if xref == "paper" or yref == "paper":
         fx, fy = area(ann.get("x", 0.5), ann.get("y", 1.0))

@@ -54,7 +54,7 @@ def ranking_spec(pred, true, archs=None, k: int = 5, x_label: str = "one-shot sc
              # why one colour: per-point colours made the legend swatch disagree with the points; the
              # true top-k get their own (red circle) trace instead
              "marker": {"size": 8, "color": POINT, "opacity": 0.8}}]
-    if st:
+    if st and st["top_k_overlap"] is not None:          # no top-k marks where every point is in both
         kk = st["k"]
         data.append({"type": "scatter", "mode": "markers", "x": [pred[i] for i in sorted(top_true)],
                      "y": [true[i] for i in sorted(top_true)], "name": f"true top-{kk}",
@@ -65,8 +65,9 @@ def ranking_spec(pred, true, archs=None, k: int = 5, x_label: str = "one-shot sc
                      "marker": {"size": 11, "color": BEST, "symbol": "diamond", "opacity": 0.9}, "hoverinfo": "skip"})
     text = "need at least 2 architectures"
     if st:
+        overlap = (f"{st['top_k_overlap']:.0%}" if st["top_k_overlap"] is not None else st["top_k_note"])
         text = (f"Kendall τ = {st['kendall_tau']:.3f}<br>Spearman ρ = {st['spearman']:.3f}<br>"
-                f"top-{st['k']} overlap = {st['top_k_overlap']:.0%}<br>n = {st['n']}")
+                f"top-{st['k']} overlap = {overlap}<br>n = {st['n']}")
     layout = base_layout(title or "does the one-shot ranking agree with training from scratch?", height=420,
                          xaxis={"title": {"text": x_label}}, yaxis={"title": {"text": y_label}})
     layout["annotations"] = [{"text": text, "x": 0.01, "y": 0.99, "xref": "paper", "yref": "paper",
