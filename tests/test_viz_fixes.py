@@ -251,3 +251,23 @@ def test_top_k_overlap_is_not_a_number_when_every_point_is_in_the_top_k():
     assert rec.rank_stats([0.3, 0.5, 0.4], [60.0, 70.0, 65.0], k=3)["top_k_overlap"] is None     # n == k too
     four = rec.rank_stats([0.1, 0.2, 0.3, 0.4], [4.0, 3.0, 2.0, 1.0], k=2)
     assert four["top_k_overlap"] == 0.0 and four["top_k_note"] is None
+
+
+def test_the_best_dag_shows_a_whole_darts_genotype():
+    """A DARTS genotype (~400 characters) was cut to 147 with "..."; it is wrapped on lines of its own,
+    with room made above the drawing for them."""
+    import random
+    from nasbench_lab.events import Event
+    from nasbench_lab.spaces import get_space
+    from nasbench_lab.widgets.views import PANELS
+    sp = get_space("darts")
+    arch = sp.to_str(sp.sample(random.Random(0)))
+    view = PANELS["Best DAG"](space=None, auto_refresh=False)
+    view.on_event(Event("run_started", {"space": "darts", "strategy": "random", "estimator": "synthetic",
+                                        "budget": 1, "seed": 0, "config": {}}), redraw=False)
+    view.on_event(Event("evaluation", {"index": 0, "arch": arch, "val_acc": 50.0, "best_arch": arch,
+                                       "best_val_acc": 50.0, "objective": 50.0, "metrics": {}}), redraw=False)
+    title = view.spec()["layout"]["title"]["text"]
+    shown = title.split("<br>", 1)[1].replace("<sup>", "").replace("</sup>", "").replace("<br>", " ")
+    assert "..." not in title and shown.split() == arch.split()
+    assert view.spec()["layout"]["margin"]["t"] >= 22 * title.count("<sup>")

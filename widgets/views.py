@@ -11,6 +11,8 @@ does not draw, so any panel can be subscribed to any run.
 """
 from __future__ import annotations
 
+import textwrap
+
 from nasbench_lab import viz
 from nasbench_lab.spaces import get_space
 from nasbench_lab.viz._spec import base_layout
@@ -83,10 +85,21 @@ class DagView(View):
         key = (getattr(space, "name", space), arch, acc)
         if self._cache[0] != key:                 # why cache: the best changes rarely, redraws are frequent
             head = "best so far" + (f" ({acc:.2f})" if isinstance(acc, (int, float)) else "")
-            text = arch if len(arch) <= 150 else arch[:147] + "..."
+            # a DARTS genotype is ~400 characters: wrapped on lines of its own, not cut (plotly titles do
+            # not wrap by themselves)
+            lines = textwrap.wrap(arch, 110, break_on_hyphens=False)
+            text = "<br>".join(f"<sup>{line}</sup>" for line in lines)     # small, line by line
             sp = get_space(space)                 # events carry strings: the drawing needs the value
             # the architecture on its own smaller line: plotly titles do not wrap
-            self._cache = (key, viz.dag_spec(sp, sp.from_str(arch), title=f"{head}<br><sup>{text}</sup>"))
+            spec = viz.dag_spec(sp, sp.from_str(arch), title=f"{head}<br>{text}")
+            extra = 22 * len(lines)               # room for the wrapped lines above the drawing
+            lay = spec["layout"]
+            lay["margin"] = {**lay.get("margin", {}), "t": 40 + extra}
+            lay["title"] = {**lay.get("title", {}), "yref": "container", "y": 1, "yanchor": "top",
+                            "pad": {"t": 12}}
+            if "height" in lay:
+                lay["height"] += extra
+            self._cache = (key, spec)
         return self._cache[1]
 
 
