@@ -271,3 +271,16 @@ def test_the_best_dag_shows_a_whole_darts_genotype():
     shown = title.split("<br>", 1)[1].replace("<sup>", "").replace("</sup>", "").replace("<br>", " ")
     assert "..." not in title and shown.split() == arch.split()
     assert view.spec()["layout"]["margin"]["t"] >= 22 * title.count("<sup>")
+
+
+def test_an_anytime_curve_follows_what_the_run_maximised():
+    """RunBrowser's Compare and notebooks draw ``anytime_curve``: with a latency limit the line stays on
+    the cells the run accepted, and ``y="test_acc"`` is the test accuracy of the cell it would hand back
+    (never the best test accuracy it happened to see)."""
+    from nasbench_lab.viz import anytime_curve
+    rows = [{"arch": "a", "val_acc": 70.0, "test_acc": 69.0, "objective": 70.0, "cost": 1.0, "metrics": {}},
+            {"arch": "b", "val_acc": 80.0, "test_acc": 79.0, "objective": -0.5, "cost": 1.0, "metrics": {}},
+            {"arch": "c", "val_acc": 72.0, "test_acc": 68.0, "objective": 72.0, "cost": 1.0, "metrics": {}}]
+    assert anytime_curve(rows) == ([1, 2, 3], [70.0, 70.0, 72.0])       # b broke the limit (objective < 0)
+    assert anytime_curve(rows, y="test_acc")[1] == [69.0, 69.0, 68.0]
+    assert anytime_curve(rows, x="time")[0] == [1.0, 2.0, 3.0]

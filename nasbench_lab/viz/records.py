@@ -104,11 +104,15 @@ def incumbents(rows: list[dict], y: str = "val_acc") -> list[int]:
 
 
 def anytime_curve(items: Iterable, x: str = "evaluations", y: str = "val_acc") -> tuple[list, list]:
-    """Best-so-far ``y`` against evaluations (1, 2, ...) or against time (cumulative ``cost``)."""
+    """``y`` of the run's best so far (``incumbents``: as the run ranks, by its objective) against
+    evaluations (1, 2, ...) or against time (cumulative ``cost``). Why not the running maximum of ``y``:
+    two runs compared side by side must each be drawn by what it maximised (a latency-limited run's
+    line must not jump to a cell it refused), and ``y="test_acc"`` then reads the test accuracy of the
+    cell the run would hand back, never the best test accuracy it happened to see."""
     if x not in ("evaluations", "time"):
         raise ValueError(f"x must be 'evaluations' or 'time', got {x!r}")
     rows = evaluation_rows(items)
-    ys = best_so_far(r.get(y) for r in rows)
+    ys = [_num(rows[k].get(y)) for k in incumbents(rows, y)]
     if x == "evaluations":
         xs = [i + 1 for i in range(len(rows))]
     else:
