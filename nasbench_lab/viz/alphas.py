@@ -38,7 +38,7 @@ def alpha_evolution_spec(events, cell: str | None = None, edges: list | None = N
     titles = [f"{_CELL_NAMES.get(c, c)} {name}".strip() for c, _, name in panels]
     layout = base_layout(title or "alpha evolution: softmax weight of each op per edge",
                          height=max(300, 80 + 170 * rows))
-    layout.update(grid(rows, cols, titles, hspace=0.03, vspace=0.35 / max(rows, 1), top=0.95))
+    layout.update(grid(rows, cols, titles, hspace=0.07, vspace=0.35 / max(rows, 1), top=0.95))
     data, shown = [], set()
     for k, (c, e, _) in enumerate(panels):
         h = hist[c]

@@ -239,6 +239,12 @@ def _style_axis(ax, xl: dict, yl: dict):
             set_label(_plain(t), fontsize=9)
         if lay.get("autorange") == "reversed":
             inv()
+    for lay, axis in ((xl, ax.xaxis), (yl, ax.yaxis)):
+        if lay.get("nticks") and lay.get("type") != "log":
+            # why: small multiples ask for few ticks; matplotlib's default ~6 (0.1985, 0.1990, ...) run into
+            # the next panel
+            from matplotlib.ticker import MaxNLocator    # heavy (the lab extra): only when drawing
+            axis.set_major_locator(MaxNLocator(nbins=max(2, int(lay["nticks"]) - 1)))
     if xl.get("visible") is False and yl.get("visible") is False:
         ax.set_axis_off()
     ax.tick_params(labelsize=8)
