@@ -19,6 +19,7 @@ pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
 from nasbench_lab import widgets as W  # noqa: E402
+from test_widgets import _wait  # noqa: E402  (one polling helper for the widget tests)
 
 FAST = "synthetic"
 # The smallest DARTS and SPOS searches worth a status line: two supernet epochs on a few images.
@@ -45,15 +46,6 @@ def _lab(**kw):
 
 def _text(html: str) -> str:
     return re.sub(r"<[^>]+>", "", html)
-
-
-def _wait(cond, timeout=30.0, step=0.02):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 # ---------------------------------------------------------------------- one-shot: epochs, then candidates
